@@ -1,0 +1,266 @@
+//! xDS IR. Naming scheme (all names unique across the whole control plane, so one proxy's view
+//! is a subset of the global set):
+//!
+//! | resource | name |
+//! |---|---|
+//! | Listener | `{gw-ns}/{gw-name}/{port}` |
+//! | RouteConfiguration (HTTP port) | `{gw-ns}/{gw-name}/{port}` |
+//! | RouteConfiguration (HTTPS listener) | `{gw-ns}/{gw-name}/{port}/{listener-name}` |
+//! | VirtualHost | `{route-config-name}/{hostname}` (`*` for any host) |
+//! | Route | `{route-ns}/{route-name}/rule/{i}/match/{j}` |
+//! | Cluster, ClusterLoadAssignment for a Service port | `svc/{ns}/{name}/{port}` |
+//! | Cluster for a kgateway Backend | `backend/{ns}/{name}` |
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ObjectKey, Sym};
+
+/// The four resource types, in make-before-break push order (CDS, EDS, LDS, RDS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum XdsType {
+    Cluster,
+    Endpoint,
+    Listener,
+    Route,
+}
+
+impl XdsType {
+    pub const ALL: [XdsType; 4] =
+        [XdsType::Cluster, XdsType::Endpoint, XdsType::Listener, XdsType::Route];
+
+    pub fn type_url(self) -> &'static str {
+        match self {
+            XdsType::Cluster => "type.googleapis.com/envoy.config.cluster.v3.Cluster",
+            XdsType::Endpoint => {
+                "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
+            }
+            XdsType::Listener => "type.googleapis.com/envoy.config.listener.v3.Listener",
+            XdsType::Route => "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
+        }
+    }
+
+    pub fn from_type_url(url: &str) -> Option<XdsType> {
+        XdsType::ALL.into_iter().find(|t| t.type_url() == url)
+    }
+}
+
+/// Identity of a resource: its type and name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct XdsKey {
+    pub ty: XdsType,
+    pub name: String,
+}
+
+/// One xDS resource. Which proxies need it follows from the references between resources
+/// (listener → route configuration → cluster → endpoints), which `emit` reads off the IR.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Resource {
+    Listener(ListenerIr),
+    Route(RouteConfigIr),
+    Cluster(ClusterIr),
+    Endpoint(EndpointsIr),
+}
+
+impl Resource {
+    pub fn key(&self) -> XdsKey {
+        let (ty, name) = match self {
+            Resource::Listener(l) => (XdsType::Listener, &l.name),
+            Resource::Route(r) => (XdsType::Route, &r.name),
+            Resource::Cluster(c) => (XdsType::Cluster, &c.name),
+            Resource::Endpoint(e) => (XdsType::Endpoint, &e.cluster_name),
+        };
+        XdsKey { ty, name: name.clone() }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ListenerIr {
+    pub name: String,
+    /// Bind address, `0.0.0.0`.
+    pub address: String,
+    pub port: u16,
+    /// Ordered by `server_names`; an HTTP port has one chain with no names.
+    pub filter_chains: Vec<FilterChainIr>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FilterChainIr {
+    /// Chain name: the route configuration's name.
+    pub name: String,
+    /// SNI names (HTTPS); empty matches any.
+    pub server_names: Vec<String>,
+    pub tls: Option<TlsCertIr>,
+    /// RDS name of the route configuration this chain's HTTP connection manager uses.
+    pub route_config_name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TlsCertIr {
+    pub cert_chain: String,
+    pub private_key: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RouteConfigIr {
+    pub name: String,
+    /// Ordered by name.
+    pub virtual_hosts: Vec<VirtualHostIr>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct VirtualHostIr {
+    pub name: String,
+    /// One hostname (`*`, `*.example.com`, `foo.example.com`).
+    pub domains: Vec<String>,
+    /// In Gateway API precedence order: Envoy takes the first that matches.
+    pub routes: Vec<RouteIr>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RouteIr {
+    pub name: String,
+    pub path: PathMatchIr,
+    /// Header matches, `:method` included, in order.
+    pub headers: Vec<HeaderMatchIr>,
+    pub query: Vec<HeaderMatchIr>,
+    pub action: ActionIr,
+    pub request_headers: HeaderOpsIr,
+    pub response_headers: HeaderOpsIr,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum PathMatchIr {
+    Exact(String),
+    /// Gateway API prefix semantics: whole path segments (`path_separated_prefix`), except `/`.
+    Prefix(String),
+    Regex(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct HeaderMatchIr {
+    pub name: String,
+    pub exact: Option<String>,
+    pub regex: Option<String>,
+}
+
+/// Header operations: `set` overwrites, `add` appends, `remove` deletes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct HeaderOpsIr {
+    pub set: Vec<(String, String)>,
+    pub add: Vec<(String, String)>,
+    pub remove: Vec<String>,
+}
+
+impl HeaderOpsIr {
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.add.is_empty() && self.remove.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ActionIr {
+    Forward(ForwardIr),
+    Redirect(RedirectIr),
+    Direct { status: u16, body: Option<String> },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ForwardIr {
+    /// Weighted clusters, weight > 0, in backendRef order.
+    pub clusters: Vec<WeightedClusterIr>,
+    pub timeout_ms: Option<u64>,
+    pub per_try_timeout_ms: Option<u64>,
+    pub host_rewrite: Option<String>,
+    pub path_rewrite: Option<PathRewriteIr>,
+    pub mirrors: Vec<MirrorIr>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum PathRewriteIr {
+    /// Replace the whole path.
+    Full(String),
+    /// Replace the matched prefix.
+    Prefix(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct WeightedClusterIr {
+    pub cluster: String,
+    pub weight: u32,
+    pub request_headers: HeaderOpsIr,
+    pub response_headers: HeaderOpsIr,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct MirrorIr {
+    pub cluster: String,
+    pub fraction_ppm: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RedirectIr {
+    pub scheme: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub path: Option<PathRewriteIr>,
+    pub status_code: u16,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ClusterIr {
+    pub name: String,
+    pub discovery: DiscoveryIr,
+    /// Speak HTTP/2 to the upstream (`appProtocol` h2c / grpc / http2).
+    pub http2: bool,
+    pub connect_timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum DiscoveryIr {
+    /// Endpoints over EDS, under the cluster's own name.
+    Eds,
+    /// Fixed `(host, port)` list: IPs become STATIC, names STRICT_DNS.
+    Static { hosts: Vec<(String, u16)> },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct EndpointsIr {
+    pub cluster_name: String,
+    /// Ordered by zone; empty when the Service has no endpoints.
+    pub localities: Vec<LocalityIr>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LocalityIr {
+    /// Zone (`""` when unknown).
+    pub zone: String,
+    /// Number of endpoints in the locality (Envoy needs a non-zero locality weight).
+    pub weight: u32,
+    /// `(address, port, healthy)`, sorted.
+    pub endpoints: Vec<(String, u16, bool)>,
+}
+
+/// Names of the resources a Gateway's listeners use.
+pub fn listener_name(gateway: ObjectKey, port: u16) -> String {
+    format!("{}/{}/{}", gateway.ns, gateway.name, port)
+}
+
+/// RouteConfiguration of an HTTP port (`section` None) or of one HTTPS listener.
+pub fn route_config_name(gateway: ObjectKey, port: u16, section: Option<Sym>) -> String {
+    match section {
+        None => format!("{}/{}/{}", gateway.ns, gateway.name, port),
+        Some(s) => format!("{}/{}/{}/{}", gateway.ns, gateway.name, port, s),
+    }
+}
+
+pub fn service_cluster_name(service: ObjectKey, port: u16) -> String {
+    format!("svc/{}/{}/{}", service.ns, service.name, port)
+}
+
+pub fn backend_cluster_name(backend: ObjectKey) -> String {
+    format!("backend/{}/{}", backend.ns, backend.name)
+}
+
+pub fn route_name(route: ObjectKey, rule: usize, matcher: usize) -> String {
+    format!("{}/{}/rule/{}/match/{}", route.ns, route.name, rule, matcher)
+}

@@ -1,0 +1,22 @@
+//! sluice's translation core: the records objects are lowered to, the incremental dataflow
+//! that maintains Envoy resources from them, and the IR it emits.
+//!
+//! ```text
+//!                    GatewayClass
+//!                         ▲ spec.gatewayClassName
+//!   Namespace ──labels──▶ Gateway / Listener ◀── parentRefs ── HTTPRoute ── backendRefs ──▶ Service ◀── EndpointSlice
+//!   Secret ◀─certificateRefs─┘                               │   │                 └────▶ Backend (kgateway)
+//!                                                            │   └── extensionRef ──▶ DirectResponse
+//!                        ReferenceGrant (permits cross-namespace refs) ┘
+//! ```
+//!
+//! Owns: `model` (ordered records, interned keys), `lower` (object → records, pure),
+//! `input` (events → exact changes), `render` (the dataflow's named operators), `ir` and
+//! `output` (xDS IR + statuses, per-epoch batches), `worker` (the synchronous timely driver).
+//! Does not own: I/O of any kind, Envoy protos (`sluice-emit`), Kubernetes clients
+//! (`sluice-ingest`), or the from-scratch reference translator (`sluice-proptests`).
+
+pub mod input;
+pub mod ir;
+pub mod model;
+pub mod output;
