@@ -64,7 +64,10 @@ pub enum Record {
 
 impl Record {
     pub fn key(&self) -> RecordKey {
-        let cluster = |name: Sym| ObjectKey { ns: Sym::new(""), name };
+        let cluster = |name: Sym| ObjectKey {
+            ns: Sym::new(""),
+            name,
+        };
         let (kind, key) = match self {
             Record::GatewayClass(r) => (RecordKind::GatewayClass, cluster(r.name)),
             Record::Gateway(r) => (RecordKind::Gateway, r.key),
@@ -168,7 +171,13 @@ impl InputState {
 
 fn kind_range(kind: RecordKind) -> std::ops::RangeInclusive<RecordKey> {
     // ObjectKeys order by interned id; the range just needs to span every key of the kind.
-    let lo = ObjectKey { ns: Sym::MIN, name: Sym::MIN };
-    let hi = ObjectKey { ns: Sym::MAX, name: Sym::MAX };
+    let lo = ObjectKey {
+        ns: Sym::MIN,
+        name: Sym::MIN,
+    };
+    let hi = ObjectKey {
+        ns: Sym::MAX,
+        name: Sym::MAX,
+    };
     RecordKey { kind, key: lo }..=RecordKey { kind, key: hi }
 }

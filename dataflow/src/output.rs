@@ -77,7 +77,10 @@ fn split<K: Ord + Clone + std::fmt::Debug, V: Clone>(
             d => panic!("output multiplicity {d} for {k:?}: a resource must be 0 or 1"),
         }
     }
-    let deletes = removed.into_iter().filter(|k| !added.contains_key(k)).collect();
+    let deletes = removed
+        .into_iter()
+        .filter(|k| !added.contains_key(k))
+        .collect();
     (added, deletes)
 }
 
@@ -107,14 +110,24 @@ impl Snapshot {
                 .filter(|(k, v)| self.resources.get(k) != Some(v))
                 .map(|(_, v)| v.clone())
                 .collect(),
-            deletes: self.resources.keys().filter(|k| !next.resources.contains_key(k)).cloned().collect(),
+            deletes: self
+                .resources
+                .keys()
+                .filter(|k| !next.resources.contains_key(k))
+                .cloned()
+                .collect(),
             status_upserts: next
                 .statuses
                 .iter()
                 .filter(|(k, v)| self.statuses.get(k) != Some(v))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
-            status_deletes: self.statuses.keys().filter(|k| !next.statuses.contains_key(k)).cloned().collect(),
+            status_deletes: self
+                .statuses
+                .keys()
+                .filter(|k| !next.statuses.contains_key(k))
+                .cloned()
+                .collect(),
         }
     }
 }

@@ -42,7 +42,13 @@ pub struct Condition {
 }
 
 impl Condition {
-    pub fn new(type_: &str, ok: bool, reason: &str, message: impl Into<String>, generation: i64) -> Self {
+    pub fn new(
+        type_: &str,
+        ok: bool,
+        reason: &str,
+        message: impl Into<String>,
+        generation: i64,
+    ) -> Self {
         Condition {
             type_: type_.into(),
             status: if ok { "True" } else { "False" }.into(),
@@ -95,9 +101,16 @@ pub struct RouteParentStatusIr {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum StatusIr {
-    GatewayClass { conditions: Vec<Condition> },
-    Gateway { conditions: Vec<Condition>, listeners: Vec<ListenerStatusIr> },
-    Route { parents: Vec<RouteParentStatusIr> },
+    GatewayClass {
+        conditions: Vec<Condition>,
+    },
+    Gateway {
+        conditions: Vec<Condition>,
+        listeners: Vec<ListenerStatusIr>,
+    },
+    Route {
+        parents: Vec<RouteParentStatusIr>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -25,8 +25,12 @@ pub enum XdsType {
 }
 
 impl XdsType {
-    pub const ALL: [XdsType; 4] =
-        [XdsType::Cluster, XdsType::Endpoint, XdsType::Listener, XdsType::Route];
+    pub const ALL: [XdsType; 4] = [
+        XdsType::Cluster,
+        XdsType::Endpoint,
+        XdsType::Listener,
+        XdsType::Route,
+    ];
 
     pub fn type_url(self) -> &'static str {
         match self {
@@ -69,7 +73,10 @@ impl Resource {
             Resource::Cluster(c) => (XdsType::Cluster, &c.name),
             Resource::Endpoint(e) => (XdsType::Endpoint, &e.cluster_name),
         };
-        XdsKey { ty, name: name.clone() }
+        XdsKey {
+            ty,
+            name: name.clone(),
+        }
     }
 }
 
@@ -262,5 +269,8 @@ pub fn backend_cluster_name(backend: ObjectKey) -> String {
 }
 
 pub fn route_name(route: ObjectKey, rule: usize, matcher: usize) -> String {
-    format!("{}/{}/rule/{}/match/{}", route.ns, route.name, rule, matcher)
+    format!(
+        "{}/{}/rule/{}/match/{}",
+        route.ns, route.name, rule, matcher
+    )
 }

@@ -69,3 +69,13 @@ impl SecretRec {
     }
 }
 
+/// Whether an `appProtocol` asks for HTTP/2 to the upstream.
+pub fn speaks_http2(app_protocol: Option<&str>) -> bool {
+    matches!(
+        app_protocol,
+        Some("kubernetes.io/h2c" | "http2" | "grpc" | "h2c")
+    )
+}
+
+/// Envoy's connect timeout for every cluster sluice makes.
+pub const CONNECT_TIMEOUT_MS: u64 = 5_000;

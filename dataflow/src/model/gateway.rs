@@ -86,7 +86,10 @@ pub struct RouteGroupKind {
 
 impl RouteGroupKind {
     pub fn http_route() -> RouteGroupKind {
-        RouteGroupKind { group: crate::model::GATEWAY_GROUP.into(), kind: "HTTPRoute".into() }
+        RouteGroupKind {
+            group: crate::model::GATEWAY_GROUP.into(),
+            kind: "HTTPRoute".into(),
+        }
     }
 }
 

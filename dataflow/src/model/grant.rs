@@ -39,10 +39,12 @@ impl ReferenceGrantRec {
         to: ObjectKey,
     ) -> bool {
         to.ns == self.key.ns
-            && self.from.iter().any(|f| f.group == from_group && f.kind == from_kind && f.ns == from_ns)
             && self
-                .to
+                .from
                 .iter()
-                .any(|t| t.group == to_group && t.kind == to_kind && t.name.is_none_or(|n| n == to.name))
+                .any(|f| f.group == from_group && f.kind == from_kind && f.ns == from_ns)
+            && self.to.iter().any(|t| {
+                t.group == to_group && t.kind == to_kind && t.name.is_none_or(|n| n == to.name)
+            })
     }
 }

@@ -120,7 +120,11 @@ pub enum FilterRec {
     Rewrite(RewriteRec),
     Mirror(MirrorRec),
     /// `extensionRef` in the route's namespace.
-    Extension { group: String, kind: String, name: Sym },
+    Extension {
+        group: String,
+        kind: String,
+        name: Sym,
+    },
 }
 
 /// What a backendRef (or mirror) points at, namespace defaulted to the route's.
@@ -131,7 +135,11 @@ pub enum BackendTarget {
     /// A kgateway `Backend`.
     Backend { key: ObjectKey },
     /// Any other group/kind: `ResolvedRefs=False/InvalidKind`.
-    Unsupported { group: String, kind: String, key: ObjectKey },
+    Unsupported {
+        group: String,
+        kind: String,
+        key: ObjectKey,
+    },
 }
 
 impl BackendTarget {

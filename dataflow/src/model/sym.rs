@@ -52,7 +52,11 @@ impl Sym {
 
     /// Compares by string content, for orderings users can see.
     pub fn cmp_str(self, other: Sym) -> std::cmp::Ordering {
-        if self == other { std::cmp::Ordering::Equal } else { self.as_str().cmp(other.as_str()) }
+        if self == other {
+            std::cmp::Ordering::Equal
+        } else {
+            self.as_str().cmp(other.as_str())
+        }
     }
 }
 
@@ -83,11 +87,16 @@ pub struct ObjectKey {
 
 impl ObjectKey {
     pub fn new(ns: &str, name: &str) -> ObjectKey {
-        ObjectKey { ns: Sym::new(ns), name: Sym::new(name) }
+        ObjectKey {
+            ns: Sym::new(ns),
+            name: Sym::new(name),
+        }
     }
     /// Orders by `namespace/name` text, as Gateway API tie-breaks do.
     pub fn cmp_str(&self, other: &ObjectKey) -> std::cmp::Ordering {
-        self.ns.cmp_str(other.ns).then_with(|| self.name.cmp_str(other.name))
+        self.ns
+            .cmp_str(other.ns)
+            .then_with(|| self.name.cmp_str(other.name))
     }
 }
 
@@ -114,6 +123,9 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.as_str(), "gateway-conformance-infra");
         assert_ne!(Sym::new("x-sym-test-1"), Sym::new("x-sym-test-2"));
-        assert_eq!(Sym::new("b").cmp_str(Sym::new("a")), std::cmp::Ordering::Greater);
+        assert_eq!(
+            Sym::new("b").cmp_str(Sym::new("a")),
+            std::cmp::Ordering::Greater
+        );
     }
 }

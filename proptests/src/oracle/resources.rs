@@ -1,0 +1,140 @@
+//! Listeners, route configurations, clusters and endpoints of our Gateways.
+
+use std::collections::BTreeMap;
+
+use sluice_dataflow::ir::*;
+use sluice_dataflow::model::*;
+use sluice_dataflow::output::Snapshot;
+
+use super::attach::Parent;
+use super::gateways::OurGateway;
+use super::rules::{self, Entry, RenderedRoute};
+use super::{World, backends, precedence};
+
+pub fn render(
+    world: &World<'_>,
+    gateways: &[OurGateway<'_>],
+    parents: &[Parent<'_>],
+    out: &mut Snapshot,
+) {
+    let rendered: BTreeMap<ObjectKey, RenderedRoute<'_>> = world
+        .routes
+        .iter()
+        .map(|r| (r.key, rules::render_route(world, r)))
+        .collect();
+
+    for (gi, g) in gateways.iter().enumerate() {
+        let mut ports: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
+        for (li, l) in g.listeners.iter().enumerate() {
+            if l.usable() {
+                ports.entry(l.rec.port).or_default().push(li);
+            }
+        }
+        for (port, listeners) in ports {
+            let mut chains = Vec::new();
+            let https = g.listeners[listeners[0]].rec.protocol == Protocol::Https;
+            let groups: Vec<(Option<Sym>, Vec<usize>)> = if https {
+                listeners
+                    .iter()
+                    .map(|&li| (Some(g.listeners[li].rec.name), vec![li]))
+                    .collect()
+            } else {
+                vec![(None, listeners.clone())]
+            };
+            for (section, members) in groups {
+                let rc_name = route_config_name(g.rec.key, port, section);
+                let vhosts = virtual_hosts(&rc_name, gi, &members, parents, &rendered);
+                emit(
+                    out,
+                    Resource::Route(RouteConfigIr {
+                        name: rc_name.clone(),
+                        virtual_hosts: vhosts,
+                    }),
+                );
+                let l = &g.listeners[members[0]];
+                chains.push(FilterChainIr {
+                    name: rc_name.clone(),
+                    server_names: match (section, &l.rec.hostname) {
+                        (Some(_), Some(h)) => vec![h.clone()],
+                        _ => vec![],
+                    },
+                    tls: l.tls.clone().ok().flatten(),
+                    route_config_name: rc_name,
+                });
+            }
+            chains.sort_by(|a, b| (&a.server_names, &a.name).cmp(&(&b.server_names, &b.name)));
+            emit(
+                out,
+                Resource::Listener(ListenerIr {
+                    name: listener_name(g.rec.key, port),
+                    address: "0.0.0.0".into(),
+                    port,
+                    filter_chains: chains,
+                }),
+            );
+        }
+    }
+
+    // Clusters (and endpoints) of every route attached somewhere.
+    for p in parents.iter().filter(|p| p.outcome.is_ok()) {
+        for t in &rendered[&p.route.key].targets {
+            if let Some((svc, port_name)) = &t.endpoints_of {
+                emit(
+                    out,
+                    Resource::Endpoint(backends::endpoints(
+                        world,
+                        &t.cluster.name,
+                        *svc,
+                        port_name,
+                    )),
+                );
+            }
+            emit(out, Resource::Cluster(t.cluster.clone()));
+        }
+    }
+}
+
+fn emit(out: &mut Snapshot, r: Resource) {
+    out.resources.insert(r.key(), r);
+}
+
+/// The virtual hosts of one route configuration: one per hostname any attached route serves
+/// on the member listeners, holding those routes' entries in precedence order.
+fn virtual_hosts(
+    rc_name: &str,
+    gateway: usize,
+    members: &[usize],
+    parents: &[Parent<'_>],
+    rendered: &BTreeMap<ObjectKey, RenderedRoute<'_>>,
+) -> Vec<VirtualHostIr> {
+    let mut hosts: BTreeMap<String, BTreeMap<String, (&HttpRouteRec, &Entry<'_>)>> =
+        BTreeMap::new();
+    for p in parents.iter().filter(|p| p.gateway == gateway) {
+        let Ok(attached) = &p.outcome else { continue };
+        for (_, names) in attached.iter().filter(|(li, _)| members.contains(li)) {
+            for h in names {
+                let vh = hosts.entry(h.clone()).or_default();
+                for e in &rendered[&p.route.key].entries {
+                    vh.insert(e.route.name.clone(), (p.route, e));
+                }
+            }
+        }
+    }
+    hosts
+        .into_iter()
+        .map(|(host, entries)| {
+            let mut entries: Vec<_> = entries.into_values().collect();
+            entries.sort_by(|a, b| {
+                precedence::compare(
+                    (a.0, a.1.rule, a.1.matcher, a.1.m),
+                    (b.0, b.1.rule, b.1.matcher, b.1.m),
+                )
+            });
+            VirtualHostIr {
+                name: format!("{rc_name}/{host}"),
+                domains: vec![host],
+                routes: entries.into_iter().map(|(_, e)| e.route.clone()).collect(),
+            }
+        })
+        .collect()
+}
