@@ -5,7 +5,6 @@
 //! (precedence tie-breaks, output) compares `as_str()`.
 
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap as StdHashMap; // lookup only; never iterated
 use std::fmt;
 use std::sync::{OnceLock, RwLock};
 
@@ -15,7 +14,9 @@ pub struct Sym(u32);
 
 #[derive(Default)]
 struct Interner {
-    ids: StdHashMap<&'static str, u32>,
+    // Lookup only, never iterated, so its random order cannot leak into output.
+    #[allow(clippy::disallowed_types)]
+    ids: std::collections::HashMap<&'static str, u32>,
     strs: Vec<&'static str>,
 }
 

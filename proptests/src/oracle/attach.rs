@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use sluice_dataflow::model::*;
 
-use super::World;
 use super::gateways::OurGateway;
 use super::hostname;
+use super::{Failure, World};
 
 /// One (route, parentRef) to one of our Gateways.
 #[derive(Debug)]
@@ -17,7 +17,7 @@ pub struct Parent<'a> {
     pub gateway: usize,
     /// `Ok`: the listeners (by index) the route attached to, each with the hostnames it serves
     /// there; `Err`: the `Accepted=False` reason and message.
-    pub outcome: Result<Vec<(usize, Vec<String>)>, (&'static str, String)>,
+    pub outcome: Result<Vec<(usize, Vec<String>)>, Failure>,
 }
 
 pub fn attach_routes<'a>(world: &World<'a>, gateways: &[OurGateway<'a>]) -> Vec<Parent<'a>> {
@@ -55,7 +55,7 @@ fn attach_one(
     pref: &ParentRef,
     gateway: &OurGateway<'_>,
     route_ns_labels: &BTreeMap<String, String>,
-) -> Result<Vec<(usize, Vec<String>)>, (&'static str, String)> {
+) -> Result<Vec<(usize, Vec<String>)>, Failure> {
     let candidates: Vec<usize> = gateway
         .listeners
         .iter()

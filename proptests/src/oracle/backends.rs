@@ -3,7 +3,7 @@
 use sluice_dataflow::ir::*;
 use sluice_dataflow::model::*;
 
-use super::World;
+use super::{Failure, World};
 
 /// A resolved backend: its cluster and, for a Service port, where its endpoints come from.
 #[derive(Clone, Debug)]
@@ -18,7 +18,7 @@ pub fn resolve(
     world: &World<'_>,
     route_ns: Sym,
     target: &BackendTarget,
-) -> Result<Target, (&'static str, String)> {
+) -> Result<Target, Failure> {
     if let BackendTarget::Unsupported { group, kind, .. } = target {
         return Err((
             "InvalidKind",

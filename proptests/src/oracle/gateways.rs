@@ -3,7 +3,7 @@
 use sluice_dataflow::ir::TlsCertIr;
 use sluice_dataflow::model::*;
 
-use super::{Config, World};
+use super::{Config, Failure, World};
 
 /// A Gateway of one of our classes, with the verdict on each listener.
 #[derive(Debug)]
@@ -17,7 +17,7 @@ pub struct OurGateway<'a> {
 pub struct ListenerVerdict<'a> {
     pub rec: &'a ListenerRec,
     /// `Err((reason, message))` of `ResolvedRefs=False` for an unusable certificate.
-    pub tls: Result<Option<TlsCertIr>, (&'static str, String)>,
+    pub tls: Result<Option<TlsCertIr>, Failure>,
 }
 
 impl ListenerVerdict<'_> {
@@ -57,7 +57,7 @@ fn certificate(
     world: &World<'_>,
     gateway: ObjectKey,
     listener: &ListenerRec,
-) -> Result<Option<TlsCertIr>, (&'static str, String)> {
+) -> Result<Option<TlsCertIr>, Failure> {
     if listener.protocol != Protocol::Https {
         return Ok(None);
     }

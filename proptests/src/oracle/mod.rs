@@ -26,6 +26,9 @@ use sluice_dataflow::input::Record;
 use sluice_dataflow::model::*;
 use sluice_dataflow::output::Snapshot;
 
+/// A condition's `(reason, message)` when something fails.
+pub type Failure = (&'static str, String);
+
 /// Everything the translation depends on besides the records.
 #[derive(Clone, Debug)]
 pub struct Config {

@@ -3,8 +3,8 @@
 use sluice_dataflow::ir::*;
 use sluice_dataflow::model::*;
 
-use super::World;
 use super::backends::{self, Target};
+use super::{Failure, World};
 
 /// One match of one rule, rendered.
 #[derive(Clone, Debug)]
@@ -21,7 +21,7 @@ pub struct RenderedRoute<'a> {
     /// Clusters the entries forward or mirror to.
     pub targets: Vec<Target>,
     /// `ResolvedRefs`: the first failing reference, in rule order (filters, then backendRefs).
-    pub resolved: Result<(), (&'static str, String)>,
+    pub resolved: Result<(), Failure>,
 }
 
 pub fn render_route<'a>(world: &World<'_>, route: &'a HttpRouteRec) -> RenderedRoute<'a> {

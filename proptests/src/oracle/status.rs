@@ -8,7 +8,7 @@ use sluice_dataflow::output::Snapshot;
 
 use super::attach::Parent;
 use super::gateways::OurGateway;
-use super::{Config, World, rules};
+use super::{Config, Failure, World, rules};
 
 pub fn render(
     world: &World<'_>,
@@ -163,7 +163,7 @@ pub fn render(
 
 fn listener_conditions(
     l: &ListenerRec,
-    tls: &Result<Option<TlsCertIr>, (&'static str, String)>,
+    tls: &Result<Option<TlsCertIr>, Failure>,
     usable: bool,
     generation: i64,
 ) -> Vec<Condition> {
