@@ -20,3 +20,5 @@ pub mod input;
 pub mod ir;
 pub mod model;
 pub mod output;
+pub mod render;
+pub mod worker;

@@ -8,9 +8,23 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::{OnceLock, RwLock};
 
-/// An interned string.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// An interned string. It serializes as its text, so records crossing to another process (a
+/// timely cluster) are re-interned there rather than carrying ids meaningless to that process.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Sym(u32);
+
+impl Serialize for Sym {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Sym {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Sym, D::Error> {
+        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Ok(Sym::new(&s))
+    }
+}
 
 #[derive(Default)]
 struct Interner {
