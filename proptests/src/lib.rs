@@ -5,4 +5,7 @@
 //! Owns: the oracle and the strategies. Does not own: any semantics shared with
 //! `sluice_dataflow::render` — only the record model, `lower` and `emit`'s conversion are shared.
 
+pub mod compare;
 pub mod oracle;
+pub mod strategy;
+pub mod world_yaml;
