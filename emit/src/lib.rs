@@ -1,1 +1,18 @@
-//! placeholder
+//! sluice's way out to Envoy: it turns the dataflow's xDS IR into Envoy protos and serves them.
+//!
+//! Owns:
+//! - `convert`: pure IR → envoy-types conversions (`to_envoy_listener`, `to_envoy_route_config`,
+//!   `to_envoy_cluster`, `to_envoy_cla`), `to_any` and `encode`, with byte-deterministic output
+//!   (same IR, same bytes, in any process), so versions can be content hashes;
+//! - `json`: proto3 JSON of any resource or `Any` (Envoy's config-dump form, `@type` included),
+//!   through prost-reflect and the descriptor set envoy-types ships;
+//! - `bootstrap`: Envoy bootstrap files, static (a whole snapshot inlined, for
+//!   `envoy --mode validate`) and dynamic (ADS);
+//! - later: the per-resource version cache, the ADS servers (SotW and Delta), the status writer
+//!   and the proxy deployer.
+//!
+//! Sees only the IR (`sluice-dataflow`): must not depend on `sluice-crds` or `sluice-ingest`.
+
+pub mod bootstrap;
+pub mod convert;
+pub mod json;
