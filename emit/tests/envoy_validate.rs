@@ -25,13 +25,22 @@ fn envoy_binary() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("emit/ is in the workspace");
-    let path = root.join(".venv/lib/python3.11/site-packages/envoy/_bin/envoy");
-    assert!(
-        path.is_file(),
-        "no Envoy binary at {}: run `scripts/install-envoy.sh` (or set SLUICE_ENVOY)",
-        path.display()
-    );
-    path
+    // `.venv/lib/python3.11/site-packages/envoy/_bin/envoy`, whatever the venv's Python minor.
+    let lib = root.join(".venv/lib");
+    let found = std::fs::read_dir(&lib)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("python3"))
+        .map(|e| e.path().join("site-packages/envoy/_bin/envoy"))
+        .find(|p| p.is_file());
+    found.unwrap_or_else(|| {
+        panic!(
+            "no Envoy binary under {}/python3*/site-packages/envoy/_bin: run \
+             `scripts/install-envoy.sh` (or set SLUICE_ENVOY)",
+            lib.display()
+        )
+    })
 }
 
 /// Writes the bootstrap to a temp file and validates it; panics with Envoy's output on failure.
