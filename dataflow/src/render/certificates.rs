@@ -10,12 +10,15 @@ use super::{Col, Failure};
 use crate::ir::TlsCertIr;
 use crate::model::*;
 
-/// `(gateway, (listener index, verdict))` for every HTTPS listener of our Gateways.
+/// A listener (by index) and the certificate it terminates with, or why it cannot.
+pub type CertVerdict = (usize, Result<TlsCertIr, Failure>);
+
+/// `(gateway, verdict)` for every HTTPS listener of our Gateways.
 pub fn resolve_certificates<'s>(
     ours: Col<'s, (ObjectKey, Arc<GatewayRec>)>,
     secrets: Col<'s, Arc<SecretRec>>,
     grants: &GrantsByNamespaces<'s>,
-) -> Col<'s, (ObjectKey, (usize, Result<TlsCertIr, Failure>))> {
+) -> Col<'s, (ObjectKey, CertVerdict)> {
     #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
     enum Step {
         Verdict(usize, Result<TlsCertIr, Failure>),

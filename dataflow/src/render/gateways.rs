@@ -42,7 +42,7 @@ pub fn our_gateways<'s>(
 /// index → verdict, present for every HTTPS listener).
 pub fn gateway_views<'s>(
     ours: Col<'s, (ObjectKey, Arc<GatewayRec>)>,
-    certs: Col<'s, (ObjectKey, (usize, Result<TlsCertIr, Failure>))>,
+    certs: Col<'s, (ObjectKey, super::certificates::CertVerdict)>,
 ) -> Col<'s, (ObjectKey, GatewayView)> {
     #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
     enum Part {
