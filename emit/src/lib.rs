@@ -15,4 +15,5 @@
 
 pub mod bootstrap;
 pub mod convert;
+pub mod dump;
 pub mod json;
