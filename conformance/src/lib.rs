@@ -1,0 +1,19 @@
+//! Gateway API conformance tooling for sluice.
+//!
+//! The upstream conformance suite routes every request to one container image,
+//! `echo-basic`, which answers with a JSON description of the request it saw. A
+//! conformance runner judges each case against that JSON: which backend answered
+//! (`namespace`, `pod`), and what the gateway forwarded (`path`, `host`, `method`,
+//! `headers`). The test data (`cases.json`, manifests) lives in
+//! `../shared/conformance/`; its README describes the backend contract.
+//!
+//! This crate provides:
+//!
+//! - [`echo`]: an in-process stand-in for `echo-basic` (HTTP/1.1 + h2c on one port,
+//!   an h2c-only port, `X-Echo-Set-Header`, `?delay=`, `/status/NNN`, `/retry/...`).
+//!   [`echo::spawn`] starts one "pod"; run one per backend pod a test needs.
+//! - the `sluice-echo` binary, which runs one such backend from the command line for
+//!   manual poking (configured through the same environment variables as the
+//!   upstream image).
+
+pub mod echo;
