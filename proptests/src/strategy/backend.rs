@@ -3,7 +3,9 @@
 //!
 //! Port names follow one convention on both sides (port 80 is `http`, 8080 is `http-alt`, see
 //! [`service_port_name`]), so a slice's ports join to its Service's most of the time; a
-//! single-port Service is sometimes unnamed, and slices sometimes carry an unnamed port.
+//! single-port Service is sometimes unnamed, and slices sometimes carry an unnamed port. Linking
+//! (`world::Targets::link`) then moves most slices onto an existing Service and lists exactly
+//! its port names.
 
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -55,9 +57,9 @@ fn endpoint() -> impl Strategy<Value = EndpointRec> {
 /// with distinct addresses.
 pub fn endpoint_slice() -> impl Strategy<Value = EndpointSliceRec> {
     let ports: [(Option<&'static str>, u16); 3] = [
-        (Some(service_port_name(80)), 9080),
-        (Some(service_port_name(8080)), 9090),
-        (None, 9080),
+        (Some(service_port_name(80)), slice_target_port(80)),
+        (Some(service_port_name(8080)), slice_target_port(8080)),
+        (None, slice_target_port(80)),
     ];
     (
         namespace(),
@@ -81,6 +83,11 @@ pub fn endpoint_slice() -> impl Strategy<Value = EndpointSliceRec> {
                     .collect(),
             }
         })
+}
+
+/// The port number an EndpointSlice lists for the Service port `port` (the pods' port).
+pub fn slice_target_port(port: u16) -> u16 {
+    if port == 80 { 9080 } else { 9090 }
 }
 
 /// A kgateway Backend: static (an IP or a DNS name), or of an unsupported type.

@@ -4,7 +4,10 @@
 //! The script does not depend on the world: its steps name objects by [`Index`] into the keys
 //! present when the step runs (ordered by kind, namespace and name text), so the world and the
 //! script shrink independently and a shrunk world still gets a meaningful script.
-//! Materialization is deterministic and tracks the state exactly as `InputState` does.
+//! Materialization is deterministic and tracks the state exactly as `InputState` does. Every
+//! record a step writes is first linked against the state at that point ([`Targets::link`],
+//! driven by the step's own [`Links`]), so that edits keep routes attached, backendRefs
+//! resolved and slices joined to their Services, as in a generated world.
 
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -13,34 +16,44 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::names::{all_keys, cmp_record_keys};
-use super::world::{any_record, record_kind, record_of, rekey, world};
+use super::world::{
+    Links, RECORD_LINK_PICKS, Targets, any_record, links, record_kind, record_of, rekey, world,
+};
 use crate::world_yaml::{epochs_to_yaml, world_to_yaml};
 
 /// One step of a change script.
 #[derive(Clone, Debug)]
 pub enum Step {
-    /// Upsert `payload` as generated: a new object, or a replacement of the one with its key.
-    Upsert(Record),
+    /// Upsert `payload` as generated (linked): a new object, or a replacement of the one with
+    /// its key.
+    Upsert { payload: Record, links: Links },
     /// Regenerate an existing object: the `target`-th current key of `payload`'s kind gets
-    /// `payload`, rekeyed. With no object of that kind, `payload` is upserted as is.
-    Edit { target: Index, payload: Record },
+    /// `payload`, rekeyed and linked. With no object of that kind, `payload` is upserted as is.
+    Edit {
+        target: Index,
+        payload: Record,
+        links: Links,
+    },
     /// Delete the `target`-th current key of any kind (a missing key when the state is empty).
     Delete { target: Index },
     /// Delete the `target`-th key of the vocabulary that is not in the current state.
     DeleteMissing { target: Index },
     /// Relist `kind`: the current objects of the kind whose position has its bit set in `keep`
-    /// (bit `i % 32`), plus `fresh` (which replace kept ones with the same key).
+    /// (bit `i % 32`), plus `fresh`, linked (which replace kept ones with the same key).
     Relist {
         kind: RecordKind,
         keep: u32,
         fresh: Vec<Record>,
+        links: Links,
     },
     /// Change one object twice in one epoch (`None` deletes it): the `target`-th current key
     /// of the payloads' kind, or the first payload's own key when there is none of that kind.
+    /// Both payloads are linked against the state before the step.
     Twice {
         target: Index,
         first: Option<Record>,
         second: Option<Record>,
+        links: Links,
     },
 }
 
@@ -48,11 +61,29 @@ pub enum Step {
 pub type Script = Vec<Vec<Step>>;
 
 fn step() -> impl Strategy<Value = Step> {
+    let record_links = || links(RECORD_LINK_PICKS);
+    let upsert =
+        (any_record(), record_links()).prop_map(|(payload, links)| Step::Upsert { payload, links });
     let edit =
-        (any::<Index>(), any_record()).prop_map(|(target, payload)| Step::Edit { target, payload });
-    let relist = record_kind().prop_flat_map(|kind| {
-        (any::<u32>(), prop::collection::vec(record_of(kind), 0..=2))
-            .prop_map(move |(keep, fresh)| Step::Relist { kind, keep, fresh })
+        (any::<Index>(), any_record(), record_links()).prop_map(|(target, payload, links)| {
+            Step::Edit {
+                target,
+                payload,
+                links,
+            }
+        });
+    let relist = record_kind().prop_flat_map(move |kind| {
+        (
+            any::<u32>(),
+            prop::collection::vec(record_of(kind), 0..=2),
+            links(2 * RECORD_LINK_PICKS),
+        )
+            .prop_map(move |(keep, fresh, links)| Step::Relist {
+                kind,
+                keep,
+                fresh,
+                links,
+            })
     });
     let twice = record_kind().prop_flat_map(|kind| {
         let rec = move || record_of(kind);
@@ -61,14 +92,17 @@ fn step() -> impl Strategy<Value = Step> {
             1 => rec().prop_map(|a| (Some(a), None)),
             1 => rec().prop_map(|b| (None, Some(b))),
         ];
-        (any::<Index>(), payloads).prop_map(|(target, (first, second))| Step::Twice {
-            target,
-            first,
-            second,
-        })
+        (any::<Index>(), payloads, links(2 * RECORD_LINK_PICKS)).prop_map(
+            |(target, (first, second), links)| Step::Twice {
+                target,
+                first,
+                second,
+                links,
+            },
+        )
     });
     prop_oneof![
-        3 => any_record().prop_map(Step::Upsert),
+        3 => upsert,
         4 => edit,
         2 => any::<Index>().prop_map(|target| Step::Delete { target }),
         1 => any::<Index>().prop_map(|target| Step::DeleteMissing { target }),
@@ -101,6 +135,11 @@ impl Shadow {
             .collect();
         keys.sort_by(cmp_record_keys);
         keys
+    }
+
+    /// What the records of this state offer references, in key text order.
+    fn targets(&self) -> Targets {
+        Targets::of(self.keys(None).iter().map(|k| &self.0[k]))
     }
 
     fn pick(&self, kind: Option<RecordKind>, target: &Index) -> Option<RecordKey> {
@@ -157,13 +196,29 @@ pub fn materialize(world: &[Record], script: &Script) -> Vec<Vec<InputEvent>> {
 }
 
 fn step_events(state: &Shadow, step: &Step) -> Vec<InputEvent> {
+    let targets = state.targets();
     match step {
-        Step::Upsert(r) => vec![InputEvent::Upsert(r.clone())],
-        Step::Edit { target, payload } => {
+        Step::Upsert { payload, links } => {
+            vec![InputEvent::Upsert(targets.link(
+                payload.clone(),
+                &mut links.iter(),
+                true,
+            ))]
+        }
+        Step::Edit {
+            target,
+            payload,
+            links,
+        } => {
             let to = state
                 .pick(Some(payload.key().kind), target)
                 .unwrap_or(payload.key());
-            vec![InputEvent::Upsert(rekey(payload.clone(), to))]
+            let record = rekey(payload.clone(), to);
+            vec![InputEvent::Upsert(targets.link(
+                record,
+                &mut links.iter(),
+                false,
+            ))]
         }
         Step::Delete { target } => {
             let key = state
@@ -172,7 +227,12 @@ fn step_events(state: &Shadow, step: &Step) -> Vec<InputEvent> {
             vec![InputEvent::Delete(key)]
         }
         Step::DeleteMissing { target } => vec![InputEvent::Delete(state.missing(target))],
-        Step::Relist { kind, keep, fresh } => {
+        Step::Relist {
+            kind,
+            keep,
+            fresh,
+            links,
+        } => {
             let mut listed: BTreeMap<RecordKey, Record> = state
                 .keys(Some(*kind))
                 .into_iter()
@@ -180,7 +240,11 @@ fn step_events(state: &Shadow, step: &Step) -> Vec<InputEvent> {
                 .filter(|(i, _)| keep & (1 << (i % 32)) != 0)
                 .map(|(_, k)| (k, state.0[&k].clone()))
                 .collect();
-            listed.extend(fresh.iter().map(|r| (r.key(), r.clone())));
+            let mut picks = links.iter();
+            listed.extend(fresh.iter().map(|r| {
+                let r = targets.link(r.clone(), &mut picks, true);
+                (r.key(), r)
+            }));
             let mut records: Vec<Record> = listed.into_values().collect();
             records.sort_by(|a, b| cmp_record_keys(&a.key(), &b.key()));
             vec![InputEvent::Relist(*kind, records)]
@@ -189,6 +253,7 @@ fn step_events(state: &Shadow, step: &Step) -> Vec<InputEvent> {
             target,
             first,
             second,
+            links,
         } => {
             let Some(template) = first.as_ref().or(second.as_ref()) else {
                 return Vec::new();
@@ -196,10 +261,13 @@ fn step_events(state: &Shadow, step: &Step) -> Vec<InputEvent> {
             let to = state
                 .pick(Some(template.key().kind), target)
                 .unwrap_or(template.key());
+            let mut picks = links.iter();
             [first, second]
                 .into_iter()
                 .map(|payload| match payload {
-                    Some(r) => InputEvent::Upsert(rekey(r.clone(), to)),
+                    Some(r) => {
+                        InputEvent::Upsert(targets.link(rekey(r.clone(), to), &mut picks, false))
+                    }
                     None => InputEvent::Delete(to),
                 })
                 .collect()

@@ -12,8 +12,8 @@ use sluice_dataflow::model::{
 };
 
 use super::names::{
-    GATEWAY_CLASSES, LISTENER_PORTS, SECRETS, gateway_key, hostname, key_in, listener_name,
-    ns_choice, resolve_ns,
+    GATEWAY_CLASSES, LISTENER_PORTS, SECRETS, gateway_key, hostname, listener_name, ns_choice,
+    resolve_ns,
 };
 
 /// A GatewayClass of the vocabulary; its controller is usually the one its name implies.
@@ -38,12 +38,15 @@ pub fn gateway_class() -> impl Strategy<Value = GatewayClassRec> {
         })
 }
 
-/// The classes of one world: each of the vocabulary's at most once, controllers as named.
+/// The classes of one world, controllers as named: `sluice` (ours) almost always, `other`
+/// half of the time.
 pub fn gateway_classes() -> impl Strategy<Value = Vec<GatewayClassRec>> {
-    prop::sample::subsequence(GATEWAY_CLASSES.to_vec(), 0..=2).prop_map(|classes| {
-        classes
-            .into_iter()
-            .map(|(name, controller)| GatewayClassRec {
+    (prop::bool::weighted(0.92), any::<bool>()).prop_map(|(ours, other)| {
+        GATEWAY_CLASSES
+            .iter()
+            .zip([ours, other])
+            .filter(|(_, present)| *present)
+            .map(|(&(name, controller), _)| GatewayClassRec {
                 name: Sym::new(name),
                 controller: Sym::new(controller),
                 generation: 1,
@@ -77,8 +80,8 @@ struct ListenerDraft {
 
 fn allowed_namespaces() -> impl Strategy<Value = AllowedNamespaces> {
     prop_oneof![
-        3 => Just(AllowedNamespaces::Same),
-        2 => Just(AllowedNamespaces::All),
+        2 => Just(AllowedNamespaces::Same),
+        4 => Just(AllowedNamespaces::All),
         1 => Just(AllowedNamespaces::Selector(LabelSelector {
             match_labels: [("env".to_string(), "prod".to_string())].into(),
             match_expressions: Vec::new(),
@@ -90,8 +93,8 @@ fn listener_draft() -> impl Strategy<Value = ListenerDraft> {
     // Ports follow protocols loosely (HTTP on 80 and 8080, HTTPS on 443), so that protocol
     // conflicts happen without drowning everything else.
     let protocol_port = prop_oneof![
-        6 => (Just(Protocol::Http), select(&[80u16, 80, 80, 8080, 8080, 443][..])),
-        3 => (Just(Protocol::Https), select(&[443u16, 443, 443, 443, 8080][..])),
+        8 => (Just(Protocol::Http), select(&[80u16, 80, 80, 80, 8080, 8080, 8080, 443][..])),
+        4 => (Just(Protocol::Https), select(&[443u16, 443, 443, 443, 443, 443, 443, 8080][..])),
         1 => (Just(Protocol::Tcp), select(&LISTENER_PORTS[..])),
     ];
     let kinds = prop_oneof![
@@ -102,7 +105,7 @@ fn listener_draft() -> impl Strategy<Value = ListenerDraft> {
     let cert = || (ns_choice(), select(&SECRETS[..]));
     (
         protocol_port,
-        prop::option::weighted(0.7, hostname()),
+        prop::option::weighted(0.45, hostname()),
         prop_oneof![
             4 => prop::collection::vec(cert(), 1..=1),
             1 => prop::collection::vec(cert(), 2..=2),
@@ -194,14 +197,20 @@ pub fn expected_problem(listeners: &[ListenerRec], i: usize) -> Option<ListenerP
     }
 }
 
-/// A Gateway of the vocabulary with 1–4 listeners named `l-0`, `l-1`…, problems settled.
+/// A Gateway of the vocabulary (of class `sluice` nine times in ten) with 1–4 listeners
+/// (mostly 1–2) named `l-0`, `l-1`…, problems settled.
 pub fn gateway() -> impl Strategy<Value = GatewayRec> {
-    let class = prop_oneof![4 => Just("sluice"), 1 => Just("other")];
+    let class = prop_oneof![9 => Just("sluice"), 1 => Just("other")];
     (
         gateway_key(),
         class,
         1..=3i64,
-        prop::collection::vec(listener_draft(), 1..=4),
+        // Mostly one or two listeners: more collide too often to leave any usable.
+        prop_oneof![
+            3 => prop::collection::vec(listener_draft(), 1..=1),
+            4 => prop::collection::vec(listener_draft(), 2..=2),
+            2 => prop::collection::vec(listener_draft(), 3..=4),
+        ],
     )
         .prop_map(|(key, class, generation, drafts)| {
             let ns = key.ns.as_str();
@@ -220,12 +229,14 @@ pub fn gateway() -> impl Strategy<Value = GatewayRec> {
         })
 }
 
-/// A certificate Secret; usually both PEM parts are present, sometimes one is missing.
+/// A certificate Secret, mostly in `ns-a` with most Gateways; usually both PEM parts are
+/// present, sometimes one is missing.
 pub fn secret() -> impl Strategy<Value = SecretRec> {
+    let ns = select(&["ns-a", "ns-a", "ns-b", "ns-c"][..]);
     (
-        key_in(&SECRETS),
+        (ns, select(&SECRETS[..])).prop_map(|(ns, name)| ObjectKey::new(ns, name)),
         1..=2u8,
-        prop_oneof![8 => Just(0u8), 1 => Just(1), 1 => Just(2)],
+        prop_oneof![18 => Just(0u8), 1 => Just(1), 1 => Just(2)],
     )
         .prop_map(|(key, version, missing)| SecretRec {
             key,

@@ -23,8 +23,9 @@ use super::names::{
 pub const CREATED: std::ops::RangeInclusive<i64> = 1_700_000_000..=1_700_000_002;
 
 fn parent_ref(own: &'static str) -> impl Strategy<Value = ParentRef> {
-    let section = prop::option::weighted(0.4, select(&SECTION_NAMES[..]));
-    let port = prop_oneof![6 => Just(None), 2 => Just(Some(80u16)), 1 => Just(Some(8080))];
+    // Mostly the whole Gateway: a section or port narrows it, sometimes to nothing.
+    let section = prop::option::weighted(0.25, select(&SECTION_NAMES[..]));
+    let port = prop_oneof![8 => Just(None), 1 => Just(Some(80u16)), 1 => Just(Some(8080))];
     (parent_ns_choice(), gateway_name(), section, port).prop_map(
         move |(ns, name, section, port)| ParentRef {
             group: GATEWAY_GROUP.into(),
@@ -124,11 +125,12 @@ fn backend_target(own: &'static str) -> impl Strategy<Value = BackendTarget> {
         kind: "Bucket".into(),
         key: ObjectKey::new(own, name),
     });
-    prop_oneof![6 => service_target(own), 2 => backend, 1 => unsupported]
+    prop_oneof![36 => service_target(own), 3 => backend, 1 => unsupported]
 }
 
 fn backend_ref(own: &'static str) -> impl Strategy<Value = BackendRefRec> {
-    let weight = select(&[0u32, 1, 1, 1, 2, 3][..]);
+    // Weight 0 (present but never chosen) rarely.
+    let weight = prop_oneof![1 => Just(0u32), 19 => 1..=3u32];
     let filters = prop::option::weighted(0.1, header_mods());
     (backend_target(own), weight, filters).prop_map(|(target, weight, filters)| BackendRefRec {
         target,
@@ -166,20 +168,39 @@ struct FilterParts {
 }
 
 fn filter_parts(own: &'static str) -> impl Strategy<Value = FilterParts> {
-    let kinds = prop_oneof![
+    // Filters that keep the rule forwarding, and rarely (one rule in ten) one that replaces
+    // forwarding: a RequestRedirect or a DirectResponse extensionRef, first or last.
+    let forwarding = prop_oneof![
         4 => Just(Vec::new()),
         6 => prop::sample::subsequence(
             vec![
                 FilterKind::RequestHeaders,
                 FilterKind::ResponseHeaders,
-                FilterKind::Redirect,
                 FilterKind::Rewrite,
                 FilterKind::Mirror,
-                FilterKind::Extension,
             ],
             1..=2,
         ),
     ];
+    // Rarely both, in either order: the first one decides.
+    let terminal = prop_oneof![
+        4 => Just(vec![FilterKind::Redirect]),
+        4 => Just(vec![FilterKind::Extension]),
+        1 => Just(vec![FilterKind::Redirect, FilterKind::Extension]),
+        1 => Just(vec![FilterKind::Extension, FilterKind::Redirect]),
+    ];
+    let terminal = prop::option::weighted(0.1, (terminal, any::<bool>()));
+    let kinds = (forwarding, terminal).prop_map(|(mut kinds, terminal)| match terminal {
+        Some((mut terminal, true)) => {
+            terminal.append(&mut kinds);
+            terminal
+        }
+        Some((terminal, false)) => {
+            kinds.extend(terminal);
+            kinds
+        }
+        None => kinds,
+    });
     let modifier = || prop::option::of((any::<bool>(), select(&PATHS[..])));
     let redirect = (
         prop::option::of(Just("https")),
@@ -284,12 +305,18 @@ impl FilterParts {
 fn rule(own: &'static str) -> impl Strategy<Value = RuleRec> {
     let timeout = prop_oneof![3 => Just(None), 1 => select(&[1000u64, 5000][..]).prop_map(Some)];
     let backend_timeout = prop::option::weighted(0.2, Just(500u64));
-    let invalid = prop::option::weighted(0.05, Just("invalid duration \"1x\""));
+    let invalid = prop::option::weighted(0.03, Just("invalid duration \"1x\""));
+    // Usually one or two backendRefs, rarely none (a 500) or three.
+    let backends = prop_oneof![
+        1 => prop::collection::vec(backend_ref(own), 0..=0),
+        12 => prop::collection::vec(backend_ref(own), 1..=2),
+        2 => prop::collection::vec(backend_ref(own), 3..=3),
+    ];
     (
         any::<bool>(),
         prop::collection::vec(match_rec(), 1..=2),
         filter_parts(own),
-        prop::collection::vec(backend_ref(own), 0..=3),
+        backends,
         timeout,
         backend_timeout,
         invalid,
@@ -312,13 +339,19 @@ fn rule(own: &'static str) -> impl Strategy<Value = RuleRec> {
         )
 }
 
-/// An HTTPRoute with key `key`: 0–3 parentRefs, 0–2 distinct hostnames, 1–3 rules.
+/// An HTTPRoute with key `key`: 0–3 parentRefs (mostly 1–2), 0–2 distinct hostnames, 1–3
+/// rules.
 pub fn http_route_with_key(key: ObjectKey) -> impl Strategy<Value = HttpRouteRec> {
     let own = key.ns.as_str();
+    let parent_refs = prop_oneof![
+        1 => prop::collection::vec(parent_ref(own), 0..=0),
+        8 => prop::collection::vec(parent_ref(own), 1..=2),
+        1 => prop::collection::vec(parent_ref(own), 3..=3),
+    ];
     (
         1..=3i64,
         CREATED,
-        prop::collection::vec(parent_ref(own), 0..=3),
+        parent_refs,
         prop::sample::subsequence(HOSTNAMES.to_vec(), 0..=2),
         prop::collection::vec(rule(own), 1..=3),
     )

@@ -1,40 +1,46 @@
 //! Whole worlds (every object of a cluster at one instant) and single records of a given kind.
 //!
-//! Objects are generated independently from the vocabulary, then [`link`]ed: a share of the
-//! references (parentRefs, Service backendRefs, certificateRefs) is steered to objects the
-//! world does contain, so that most worlds route traffic somewhere while dangling and
-//! unpermitted references still occur.
+//! Objects are generated independently from the vocabulary, then [`link`]ed: most references
+//! (parentRefs, Service and Backend backendRefs, mirror targets, certificateRefs) are steered to
+//! objects the world does contain and may reach, Service references to a port the Service has,
+//! and most EndpointSlices are moved to an existing Service and list its port names. The rest
+//! keep their random targets, so dangling, unpermitted and unmatched references still occur.
+//! Change scripts link what they upsert against the state at that point the same way (see
+//! [`Targets`]), so edits keep the world connected.
 
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use sluice_dataflow::input::{Record, RecordKey, RecordKind};
 use sluice_dataflow::model::{
-    BackendTarget, FilterRec, GATEWAY_GROUP, ObjectKey, ReferenceGrantRec, Sym,
+    BackendTarget, FilterRec, GATEWAY_GROUP, KGATEWAY_GROUP, ObjectKey, ReferenceGrantRec,
+    ServicePortRec, ServiceRec, Sym,
 };
 use std::collections::BTreeSet;
 
-use super::backend::{backend, direct_response, endpoint_slice, service, slice_service};
+use super::backend::{
+    backend, direct_response, endpoint_slice, service, slice_service, slice_target_port,
+};
 use super::gateway::{gateway, gateway_class, gateway_classes, secret};
 use super::grant::reference_grant;
 use super::names::{any_namespace_rec, namespace_recs};
 use super::route::http_route;
 
-/// A world: all three Namespaces, 0–2 GatewayClasses, and a handful of every other kind, with
-/// unique keys (the first of two records with one key wins).
+/// A world: all three Namespaces, usually our GatewayClass, and a handful of every other kind,
+/// with unique keys (the first of two records with one key wins), [`link`]ed.
 pub fn world() -> impl Strategy<Value = Vec<Record>> {
     (
         namespace_recs(),
         gateway_classes(),
-        vec(gateway(), 0..=4),
-        vec(http_route(), 0..=6),
-        vec(service(), 0..=5),
+        vec(gateway(), 1..=4),
+        vec(http_route(), 1..=8),
+        vec(service(), 3..=7),
         vec(endpoint_slice(), 0..=6),
         vec(reference_grant(), 0..=3),
-        vec(secret(), 0..=4),
+        vec(secret(), 2..=4),
         vec(backend(), 0..=2),
         vec(direct_response(), 0..=2),
-        vec(prop::option::weighted(0.6, any::<Index>()), LINK_PICKS),
+        links(LINK_PICKS),
     )
         .prop_map(
             |(ns, classes, gws, routes, svcs, slices, grants, secrets, bes, drs, picks)| {
@@ -56,81 +62,217 @@ pub fn world() -> impl Strategy<Value = Vec<Record>> {
 }
 
 /// How many references of a world [`link`] may steer.
-const LINK_PICKS: usize = 48;
+const LINK_PICKS: usize = 160;
 
-/// Steers references to objects of `records`: the `n`-th reference (in record order) whose
-/// `picks[n]` is `Some(i)` is pointed at the `i`-th candidate, keeping its section, port and
-/// kind. Candidates are every Gateway for a parentRef; the Services, or Secrets, in the
-/// referrer's namespace or granted to it for a backendRef, or certificateRef.
-pub fn link(mut records: Vec<Record>, picks: &[Option<Index>]) -> Vec<Record> {
-    let keys = |kind: RecordKind| -> Vec<ObjectKey> {
-        records
-            .iter()
-            .map(Record::key)
-            .filter(|k| k.kind == kind)
-            .map(|k| k.key)
-            .collect()
-    };
-    let gateways = keys(RecordKind::Gateway);
-    let services = keys(RecordKind::Service);
-    let secrets = keys(RecordKind::Secret);
-    let grants: Vec<ReferenceGrantRec> = records
-        .iter()
-        .filter_map(|r| {
-            if let Record::ReferenceGrant(g) = r {
-                Some(g.clone())
-            } else {
-                None
-            }
-        })
+/// How many references of a single record (a route has at most 3 parentRefs and 3 rules of
+/// 3 backendRefs and a mirror) linking may steer.
+pub const RECORD_LINK_PICKS: usize = 16;
+
+/// Choices for [`Targets::link`]: `None` leaves a reference as generated, `Some(i)` steers it
+/// to the `i`-th candidate.
+pub type Links = Vec<Option<Index>>;
+
+/// `n` link choices, most of them steering.
+pub fn links(n: usize) -> impl Strategy<Value = Links> {
+    vec(prop::option::weighted(0.92, any::<Index>()), n)
+}
+
+/// Steers references of `records` to objects of `records` (see [`Targets::link`]); slices that
+/// move onto a key already taken are dropped.
+pub fn link(records: Vec<Record>, picks: &[Option<Index>]) -> Vec<Record> {
+    let targets = Targets::of(&records);
+    let mut picks = picks.iter();
+    let linked: Vec<Record> = records
+        .into_iter()
+        .map(|r| targets.link(r, &mut picks, true))
         .collect();
-    let reachable = |pool: &[ObjectKey], from_kind: &str, from_ns: Sym, to_kind: &str| {
-        pool.iter()
+    dedup_by_key(linked)
+}
+
+/// What references can be steered to: the objects of a world, or of the state a change script
+/// has reached.
+#[derive(Clone, Debug, Default)]
+pub struct Targets {
+    gateways: Vec<ObjectKey>,
+    services: Vec<ServiceRec>,
+    secrets: Vec<ObjectKey>,
+    backends: Vec<ObjectKey>,
+    grants: Vec<ReferenceGrantRec>,
+}
+
+fn pick<T: Copy>(picks: &mut std::slice::Iter<'_, Option<Index>>, pool: &[T]) -> Option<T> {
+    let i = picks.next()?.as_ref()?;
+    (!pool.is_empty()).then(|| pool[i.index(pool.len())])
+}
+
+impl Targets {
+    /// The candidates among `records`, in their order (which must not depend on interning).
+    pub fn of<'a>(records: impl IntoIterator<Item = &'a Record>) -> Targets {
+        let mut t = Targets::default();
+        for r in records {
+            match r {
+                Record::Gateway(g) => t.gateways.push(g.key),
+                Record::Service(s) => t.services.push(s.clone()),
+                Record::Secret(s) => t.secrets.push(s.key),
+                Record::Backend(b) => t.backends.push(b.key),
+                Record::ReferenceGrant(g) => t.grants.push(g.clone()),
+                _ => {}
+            }
+        }
+        t
+    }
+
+    fn reachable<'a>(
+        &self,
+        pool: impl IntoIterator<Item = &'a ObjectKey>,
+        from_kind: &str,
+        from_ns: Sym,
+        to_group: &str,
+        to_kind: &str,
+    ) -> Vec<ObjectKey> {
+        pool.into_iter()
             .filter(|k| {
                 k.ns == from_ns
-                    || grants
-                        .iter()
-                        .any(|g| g.permits(GATEWAY_GROUP, from_kind, from_ns, "", to_kind, **k))
+                    || self.grants.iter().any(|g| {
+                        g.permits(GATEWAY_GROUP, from_kind, from_ns, to_group, to_kind, **k)
+                    })
             })
             .copied()
-            .collect::<Vec<ObjectKey>>()
-    };
-    let mut picks = picks.iter();
-    let mut pick = |pool: &[ObjectKey]| -> Option<ObjectKey> {
-        let i = picks.next()?.as_ref()?;
-        (!pool.is_empty()).then(|| pool[i.index(pool.len())])
-    };
-    for record in &mut records {
+            .collect()
+    }
+
+    /// The `(Service, port)` pairs an HTTPRoute in `ns` may reach.
+    fn service_ports(&self, ns: Sym) -> Vec<(ObjectKey, u16)> {
+        let keys = self.reachable(
+            self.services.iter().map(|s| &s.key),
+            "HTTPRoute",
+            ns,
+            "",
+            "Service",
+        );
+        self.services
+            .iter()
+            .filter(|s| keys.contains(&s.key))
+            .flat_map(|s| s.ports.iter().map(move |p| (s.key, p.port)))
+            .collect()
+    }
+
+    /// `record` with some of its references steered, one pick per reference (in record
+    /// order): parentRefs to a Gateway; Service backendRefs and mirror targets to a reachable
+    /// Service port; Backend backendRefs to a reachable Backend; certificateRefs to a
+    /// reachable Secret. An EndpointSlice moves to a Service's namespace and name (only when
+    /// `movable`: an edit keeps its key) and lists its Service's port names; a Service that
+    /// replaces one with its key keeps the old one's port numbers, so references stay
+    /// resolved.
+    pub fn link(
+        &self,
+        record: Record,
+        picks: &mut std::slice::Iter<'_, Option<Index>>,
+        movable: bool,
+    ) -> Record {
         match record {
-            Record::Gateway(gw) => {
-                let pool = reachable(&secrets, "Gateway", gw.key.ns, "Secret");
+            Record::Gateway(mut gw) => {
+                let pool = self.reachable(&self.secrets, "Gateway", gw.key.ns, "", "Secret");
                 for tls in gw.listeners.iter_mut().filter_map(|l| l.tls.as_mut()) {
                     for cert in &mut tls.certificate_refs {
-                        if let Some(key) = pick(&pool) {
+                        if let Some(key) = pick(picks, &pool) {
                             cert.key = key;
                         }
                     }
                 }
+                Record::Gateway(gw)
             }
-            Record::HttpRoute(route) => {
+            Record::HttpRoute(mut route) => {
                 for p in &mut route.parent_refs {
-                    if let Some(key) = pick(&gateways) {
+                    if let Some(key) = pick(picks, &self.gateways) {
                         p.gateway = key;
                     }
                 }
-                let pool = reachable(&services, "HTTPRoute", route.key.ns, "Service");
-                for b in route.rules.iter_mut().flat_map(|rule| &mut rule.backends) {
-                    if let BackendTarget::Service { key, .. } = &mut b.target
-                        && let Some(to) = pick(&pool)
-                    {
-                        *key = to;
+                let ports = self.service_ports(route.key.ns);
+                let backends = self.reachable(
+                    &self.backends,
+                    "HTTPRoute",
+                    route.key.ns,
+                    KGATEWAY_GROUP,
+                    "Backend",
+                );
+                let steer =
+                    |target: &mut BackendTarget,
+                     picks: &mut std::slice::Iter<'_, Option<Index>>| {
+                        match target {
+                            BackendTarget::Service { key, port } => {
+                                if let Some((to, p)) = pick(picks, &ports) {
+                                    *key = to;
+                                    *port = Some(p);
+                                }
+                            }
+                            BackendTarget::Backend { key } => {
+                                if let Some(to) = pick(picks, &backends) {
+                                    *key = to;
+                                }
+                            }
+                            BackendTarget::Unsupported { .. } => {}
+                        }
+                    };
+                for rule in &mut route.rules {
+                    for b in &mut rule.backends {
+                        steer(&mut b.target, picks);
+                    }
+                    for f in &mut rule.filters {
+                        if let FilterRec::Mirror(m) = f {
+                            steer(&mut m.target, picks);
+                        }
                     }
                 }
+                Record::HttpRoute(route)
             }
-            _ => {}
+            Record::EndpointSlice(mut slice) => {
+                if movable {
+                    let keys: Vec<ObjectKey> = self.services.iter().map(|s| s.key).collect();
+                    if let Some(svc) = pick(picks, &keys) {
+                        let name = slice.key.name.as_str();
+                        let suffix = name.rsplit_once('-').map_or(name, |(_, s)| s);
+                        slice.key =
+                            ObjectKey::new(svc.ns.as_str(), &format!("{}-{suffix}", svc.name));
+                        slice.service = svc;
+                    }
+                }
+                let svc = self.services.iter().find(|s| s.key == slice.service);
+                if let (Some(svc), Some(Some(_))) = (svc, picks.next()) {
+                    slice.ports = svc
+                        .ports
+                        .iter()
+                        .map(|p| (p.name.clone(), slice_target_port(p.port)))
+                        .collect();
+                }
+                Record::EndpointSlice(slice)
+            }
+            Record::Service(mut svc) => {
+                let old = self.services.iter().find(|s| s.key == svc.key);
+                if let (Some(old), Some(Some(_))) = (old, picks.next()) {
+                    svc.ports = old
+                        .ports
+                        .iter()
+                        .map(|p| {
+                            svc.ports
+                                .iter()
+                                .find(|q| q.port == p.port)
+                                .cloned()
+                                .unwrap_or_else(|| ServicePortRec {
+                                    app_protocol: svc
+                                        .ports
+                                        .first()
+                                        .and_then(|q| q.app_protocol.clone()),
+                                    ..p.clone()
+                                })
+                        })
+                        .collect();
+                }
+                Record::Service(svc)
+            }
+            other => other,
         }
     }
-    records
 }
 
 /// `records` without the second and later records of each key, order kept.
