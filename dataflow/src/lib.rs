@@ -18,6 +18,7 @@
 
 pub mod input;
 pub mod ir;
+pub mod lower;
 pub mod model;
 pub mod output;
 pub mod render;
