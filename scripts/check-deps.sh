@@ -10,11 +10,11 @@ for banned in tokio tonic prost envoy-types kube-client hyper; do
     echo "sluice-dataflow depends on ${banned}"; fail=1
   fi
 done
-emit_tree=$(cargo tree -p sluice-emit -e normal --prefix none)
+emit_tree=$(cargo tree -p sluice-emit -e normal --prefix none --depth 1)
 for banned in sluice-ingest sluice-crds; do
   if grep -qE "^${banned} v" <<<"$emit_tree"; then echo "sluice-emit depends on ${banned}"; fail=1; fi
 done
-if cargo tree -p sluice-ingest -e normal --prefix none | grep -qE '^sluice-emit v'; then
+if cargo tree -p sluice-ingest -e normal --prefix none --depth 1 | grep -qE '^sluice-emit v'; then
   echo "sluice-ingest depends on sluice-emit"; fail=1
 fi
 [ "$fail" = 0 ] && echo "dependency direction ok"

@@ -95,7 +95,7 @@ pub struct RedirectRec {
     pub hostname: Option<String>,
     pub path: Option<PathModifier>,
     pub port: Option<u16>,
-    /// 301 unless set.
+    /// 302 unless set.
     pub status_code: u16,
 }
 

@@ -297,10 +297,13 @@ impl Context<'_> {
                 }
             }
         }
+        if rule.invalid.is_some() {
+            return error;
+        }
         if let Some(action) = decided {
             return action;
         }
-        if rule.invalid.is_some() || broken || clusters.is_empty() {
+        if broken || clusters.is_empty() {
             return error;
         }
         let mut fwd = ForwardIr {

@@ -172,10 +172,13 @@ fn rule_action(
             }
         }
     }
+    if rule.invalid.is_some() {
+        return INTERNAL_ERROR;
+    }
     if let Some(action) = decided {
         return action;
     }
-    if rule.invalid.is_some() || broken || forward.clusters.is_empty() {
+    if broken || forward.clusters.is_empty() {
         return INTERNAL_ERROR;
     }
     for f in &rule.filters {

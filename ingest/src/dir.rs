@@ -1,0 +1,188 @@
+//! A directory of manifests as a source: per-file state turned into exact input events.
+//!
+//! Each file's objects are kept separately; an object defined in several files takes its
+//! definition from the last file in path order (as `load_paths` does). Reloading one file
+//! yields events for just the objects whose effective record changed. A document that fails to
+//! load keeps its object's last good record (when the error names the object); a file with an
+//! error that names no object (a YAML syntax error) keeps every object it held before, so a
+//! half-saved file never deletes what it used to define.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use sluice_crds::ObjectRef;
+use sluice_dataflow::input::{InputEvent, Record};
+
+use crate::load::{LoadError, Loaded, load_paths};
+use crate::records::{LowerProblem, lower_one};
+
+/// What one reload found wrong, for logging.
+#[derive(Debug, Default)]
+pub struct Problems {
+    pub load: Vec<LoadError>,
+    pub lower: Vec<LowerProblem>,
+    pub warnings: Vec<String>,
+}
+
+impl Problems {
+    pub fn is_empty(&self) -> bool {
+        self.load.is_empty() && self.lower.is_empty()
+    }
+}
+
+/// The objects of every file of a directory, by file.
+#[derive(Debug, Default)]
+pub struct DirState {
+    /// File → object → its record (`None`: a kind the dataflow does not consume).
+    files: BTreeMap<PathBuf, BTreeMap<ObjectRef, Option<Record>>>,
+    /// Object → files defining it.
+    defined_in: BTreeMap<ObjectRef, BTreeSet<PathBuf>>,
+}
+
+impl DirState {
+    /// The files of `dir` sluice reads (`*.yaml`, `*.yml`, `*.json`, recursively, sorted).
+    pub fn manifest_files(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with('.'))
+                {
+                    continue;
+                }
+                if p.is_dir() {
+                    stack.push(p);
+                } else if is_manifest(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Re-reads `file` (or forgets it if it is gone) and returns the events that bring the
+    /// dataflow up to date.
+    pub fn reload(&mut self, file: &Path, problems: &mut Problems) -> Vec<InputEvent> {
+        if !file.is_file() {
+            return self.replace(file, None);
+        }
+        let loaded = load_paths(&[file.to_path_buf()]);
+        self.replace_loaded(file, loaded, problems)
+    }
+
+    /// As `reload`, with the file's contents already loaded.
+    pub fn replace_loaded(
+        &mut self,
+        file: &Path,
+        loaded: Loaded,
+        problems: &mut Problems,
+    ) -> Vec<InputEvent> {
+        let mut objects: BTreeMap<ObjectRef, Option<Record>> = BTreeMap::new();
+        for o in &loaded.objects {
+            match lower_one(o) {
+                Ok(r) => {
+                    objects.insert(o.obj_ref(), r);
+                }
+                Err(p) => problems.lower.push(p),
+            }
+        }
+        // Keep the last good record of objects whose new document failed.
+        let previous = self.files.get(file);
+        let unnamed_error = loaded.errors.iter().any(|e| e.object.is_none());
+        if let Some(prev) = previous {
+            for (r, rec) in prev {
+                let failed_here = loaded.errors.iter().any(|e| e.object.as_ref() == Some(r))
+                    || problems.lower.iter().any(|p| &p.object == r);
+                if (failed_here || unnamed_error) && !objects.contains_key(r) {
+                    objects.insert(r.clone(), rec.clone());
+                }
+            }
+        }
+        problems.load.extend(loaded.errors);
+        problems.warnings.extend(loaded.warnings);
+        self.replace(file, Some(objects))
+    }
+
+    fn effective(&self, r: &ObjectRef) -> Option<&Record> {
+        let file = self.defined_in.get(r)?.iter().next_back()?;
+        self.files.get(file)?.get(r)?.as_ref()
+    }
+
+    fn replace(
+        &mut self,
+        file: &Path,
+        objects: Option<BTreeMap<ObjectRef, Option<Record>>>,
+    ) -> Vec<InputEvent> {
+        let old = self.files.remove(file).unwrap_or_default();
+        let touched: BTreeSet<ObjectRef> = old
+            .keys()
+            .chain(objects.iter().flat_map(|o| o.keys()))
+            .cloned()
+            .collect();
+        let before: Vec<Option<Record>> =
+            touched.iter().map(|r| self.effective(r).cloned()).collect();
+        for r in old.keys() {
+            if let Some(files) = self.defined_in.get_mut(r) {
+                files.remove(file);
+                if files.is_empty() {
+                    self.defined_in.remove(r);
+                }
+            }
+        }
+        if let Some(objects) = objects {
+            for r in objects.keys() {
+                self.defined_in
+                    .entry(r.clone())
+                    .or_default()
+                    .insert(file.to_path_buf());
+            }
+            self.files.insert(file.to_path_buf(), objects);
+        }
+        let mut events = Vec::new();
+        for (r, before) in touched.iter().zip(before) {
+            match (before, self.effective(r)) {
+                (Some(b), None) => events.push(InputEvent::Delete(b.key())),
+                (b, Some(a)) if b.as_ref() != Some(a) => {
+                    if let Some(b) = b.filter(|b| b.key() != a.key()) {
+                        events.push(InputEvent::Delete(b.key()));
+                    }
+                    events.push(InputEvent::Upsert(a.clone()));
+                }
+                _ => {}
+            }
+        }
+        events
+    }
+
+    /// Files currently loaded under `prefix`.
+    pub fn known_files_under(&self, prefix: &Path) -> Vec<PathBuf> {
+        self.files
+            .keys()
+            .filter(|f| f.starts_with(prefix))
+            .cloned()
+            .collect()
+    }
+
+    /// Number of objects currently defined.
+    pub fn len(&self) -> usize {
+        self.defined_in.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.defined_in.is_empty()
+    }
+}
+
+fn is_manifest(p: &Path) -> bool {
+    matches!(
+        p.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    )
+}

@@ -1,0 +1,65 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sluice",
+    version,
+    about = "Gateway API to Envoy xDS, incrementally"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum EngineKind {
+    /// The incremental differential dataflow.
+    Dataflow,
+    /// The naive from-scratch translator (the reference the dataflow is tested against).
+    Naive,
+}
+
+/// Options shared by every command that runs the translation.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EngineArgs {
+    /// GatewayClasses naming this controller are served.
+    #[arg(long, default_value = sluice_dataflow::model::DEFAULT_CONTROLLER_NAME)]
+    pub controller_name: String,
+    /// Timely worker threads in this process.
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
+    /// This process's index in a timely cluster (with --hostfile).
+    #[arg(long, requires = "hostfile")]
+    pub process: Option<usize>,
+    /// A file listing `host:port` of every process of a timely cluster, one per line.
+    #[arg(long)]
+    pub hostfile: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Translate manifests once and print the xDS resources and statuses.
+    Translate {
+        /// Files or directories of YAML/JSON manifests.
+        #[arg(short = 'f', long = "file", required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(short = 'o', long, value_enum, default_value = "json")]
+        output: Format,
+        #[arg(long, value_enum, default_value = "dataflow")]
+        engine: EngineKind,
+        #[command(flatten)]
+        engine_args: EngineArgs,
+    },
+    /// Print the CustomResourceDefinitions of the kgateway-compatible kinds.
+    Crds,
+}
