@@ -8,4 +8,7 @@
 //! It decodes objects with `sluice-crds` and hands them on; it does not interpret them
 //! (attachment, validation, precedence are the dataflow's) and knows nothing about xDS.
 
+pub mod dir;
 pub mod load;
+pub mod records;
+pub mod watch;
