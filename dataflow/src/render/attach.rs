@@ -1,7 +1,7 @@
-//! Attaching HTTPRoutes to listeners: for each parentRef naming one of our Gateways, the usable
+//! Attaching HTTPRoutes to listeners: for each parentRef naming one of our Gateways, the
 //! listeners matching its section and port, then those whose allowedRoutes admit the route,
-//! then those whose hostname intersects the route's. The first step that leaves none gives
-//! the `Accepted=False` reason.
+//! then those whose hostname intersects the route's, then the usable ones. The first step that
+//! leaves none gives the `Accepted=False` reason.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -77,7 +77,6 @@ fn attach_one(
     let fail = |reason: &str, message: &str| Err((reason.to_string(), message.to_string()));
     let listeners = &view.rec.listeners;
     let matching: Vec<usize> = (0..listeners.len())
-        .filter(|&i| view.usable(i))
         .filter(|&i| parent.section.is_none_or(|s| s == listeners[i].name))
         .filter(|&i| parent.port.is_none_or(|p| p == listeners[i].port))
         .collect();
@@ -122,7 +121,14 @@ fn attach_one(
     if attached.is_empty() {
         return fail("NoMatchingListenerHostname", "no listener hostname matches");
     }
-    Ok(attached)
+    let usable: Vec<AttachedListener> = attached
+        .into_iter()
+        .filter(|l| view.usable(l.index))
+        .collect();
+    if usable.is_empty() {
+        return fail("NoMatchingParent", "every matching listener is invalid");
+    }
+    Ok(usable)
 }
 
 /// Whether hostname `h` lies inside `pattern` (`*.x` covers every name ending in `.x`).

@@ -60,7 +60,6 @@ fn attach_one(
         .listeners
         .iter()
         .enumerate()
-        .filter(|(_, l)| l.usable())
         .filter(|(_, l)| pref.section.is_none_or(|s| s == l.rec.name))
         .filter(|(_, l)| pref.port.is_none_or(|p| p == l.rec.port))
         .map(|(i, _)| i)
@@ -106,5 +105,15 @@ fn attach_one(
             "no listener hostname matches".into(),
         ));
     }
-    Ok(attached)
+    let usable: Vec<(usize, Vec<String>)> = attached
+        .into_iter()
+        .filter(|(i, _)| gateway.listeners[*i].usable())
+        .collect();
+    if usable.is_empty() {
+        return Err((
+            "NoMatchingParent",
+            "every matching listener is invalid".into(),
+        ));
+    }
+    Ok(usable)
 }
