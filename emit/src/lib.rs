@@ -14,6 +14,8 @@
 //! Sees only the IR (`sluice-dataflow`): must not depend on `sluice-crds` or `sluice-ingest`.
 
 pub mod bootstrap;
+pub mod cache;
 pub mod convert;
 pub mod dump;
 pub mod json;
+pub mod server;
