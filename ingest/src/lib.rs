@@ -9,6 +9,8 @@
 //! (attachment, validation, precedence are the dataflow's) and knows nothing about xDS.
 
 pub mod dir;
+pub mod kube;
 pub mod load;
 pub mod records;
+pub mod translate;
 pub mod watch;
