@@ -19,3 +19,4 @@ pub mod convert;
 pub mod dump;
 pub mod json;
 pub mod server;
+pub mod status;
