@@ -62,4 +62,34 @@ pub enum Command {
     },
     /// Print the CustomResourceDefinitions of the kgateway-compatible kinds.
     Crds,
+    /// Load and watch a directory of manifests and serve xDS (ADS, SotW and Delta) for it.
+    Serve {
+        /// The directory of YAML/JSON manifests to load and watch.
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:18000")]
+        xds_addr: std::net::SocketAddr,
+        #[arg(long, default_value = "127.0.0.1:18001")]
+        admin_addr: std::net::SocketAddr,
+        #[command(flatten)]
+        engine_args: EngineArgs,
+    },
+    /// Print an Envoy bootstrap that connects a proxy for one Gateway to sluice.
+    Bootstrap {
+        /// The Gateway the proxy serves, as `namespace/name`.
+        #[arg(long)]
+        gateway: String,
+        /// sluice's xDS address, `host:port`.
+        #[arg(long, default_value = "127.0.0.1:18000")]
+        xds: String,
+        /// Use incremental (Delta) xDS instead of state-of-the-world.
+        #[arg(long)]
+        delta: bool,
+        /// The proxy's admin port.
+        #[arg(long, default_value_t = 19000)]
+        admin_port: u16,
+        /// The proxy's node id (default: `envoy~{namespace}~{name}`).
+        #[arg(long)]
+        node_id: Option<String>,
+    },
 }

@@ -1,7 +1,8 @@
 //! One module per command.
 
+mod bootstrap;
 mod crds;
-mod engine;
+pub mod engine;
 mod translate;
 
 use std::process::ExitCode;
@@ -17,5 +18,26 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             engine_args,
         } => translate::run(&paths, output, engine, &engine_args),
         Command::Crds => crds::run(),
+        Command::Serve {
+            from,
+            xds_addr,
+            admin_addr,
+            engine_args,
+        } => {
+            crate::serve::run(crate::serve::ServeArgs {
+                from,
+                xds_addr,
+                admin_addr,
+                engine: engine_args,
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bootstrap {
+            gateway,
+            xds,
+            delta,
+            admin_port,
+            node_id,
+        } => bootstrap::run(&gateway, &xds, delta, admin_port, node_id),
     }
 }

@@ -7,7 +7,9 @@ use sluice_dataflow::ir::XdsType;
 use sluice_dataflow::output::Snapshot;
 
 /// Upper bounds (seconds) of the compile-time histogram buckets.
-const BUCKETS: [f64; 10] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5, 10.0];
+const BUCKETS: [f64; 10] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5, 10.0,
+];
 
 #[derive(Debug, Default)]
 pub struct ServeMetrics {
@@ -40,11 +42,20 @@ impl ServeMetrics {
 
     pub fn render(&self) -> String {
         let mut o = String::new();
-        let _ = writeln!(o, "# HELP sluice_epochs_total Input batches compiled.\n# TYPE sluice_epochs_total counter");
+        let _ = writeln!(
+            o,
+            "# HELP sluice_epochs_total Input batches compiled.\n# TYPE sluice_epochs_total counter"
+        );
         let _ = writeln!(o, "sluice_epochs_total {}", self.epochs);
-        let _ = writeln!(o, "# HELP sluice_objects Objects currently loaded.\n# TYPE sluice_objects gauge");
+        let _ = writeln!(
+            o,
+            "# HELP sluice_objects Objects currently loaded.\n# TYPE sluice_objects gauge"
+        );
         let _ = writeln!(o, "sluice_objects {}", self.objects);
-        let _ = writeln!(o, "# HELP sluice_load_errors_total Documents that failed to load.\n# TYPE sluice_load_errors_total counter");
+        let _ = writeln!(
+            o,
+            "# HELP sluice_load_errors_total Documents that failed to load.\n# TYPE sluice_load_errors_total counter"
+        );
         let _ = writeln!(o, "sluice_load_errors_total {}", self.load_errors);
         let _ = writeln!(
             o,
@@ -53,13 +64,24 @@ impl ServeMetrics {
         for (b, n) in BUCKETS.iter().zip(self.compile_buckets) {
             let _ = writeln!(o, "sluice_compile_seconds_bucket{{le=\"{b}\"}} {n}");
         }
-        let _ = writeln!(o, "sluice_compile_seconds_bucket{{le=\"+Inf\"}} {}", self.compile_count);
+        let _ = writeln!(
+            o,
+            "sluice_compile_seconds_bucket{{le=\"+Inf\"}} {}",
+            self.compile_count
+        );
         let _ = writeln!(o, "sluice_compile_seconds_sum {}", self.compile_sum);
         let _ = writeln!(o, "sluice_compile_seconds_count {}", self.compile_count);
-        let _ = writeln!(o, "# HELP sluice_resources xDS resources by type.\n# TYPE sluice_resources gauge");
+        let _ = writeln!(
+            o,
+            "# HELP sluice_resources xDS resources by type.\n# TYPE sluice_resources gauge"
+        );
         for t in XdsType::ALL {
             let name = t.type_url().rsplit('.').next().unwrap_or_default();
-            let _ = writeln!(o, "sluice_resources{{type=\"{name}\"}} {}", self.resources[t as usize]);
+            let _ = writeln!(
+                o,
+                "sluice_resources{{type=\"{name}\"}} {}",
+                self.resources[t as usize]
+            );
         }
         o
     }

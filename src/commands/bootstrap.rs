@@ -1,0 +1,35 @@
+//! `sluice bootstrap`: an Envoy bootstrap for one Gateway's proxy.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+pub fn run(
+    gateway: &str,
+    xds: &str,
+    delta: bool,
+    admin_port: u16,
+    node_id: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let (ns, name) = gateway
+        .split_once('/')
+        .context("--gateway must be namespace/name")?;
+    anyhow::ensure!(
+        !ns.is_empty() && !name.is_empty() && !name.contains('/'),
+        "--gateway must be namespace/name"
+    );
+    let (host, port) = xds.rsplit_once(':').context("--xds must be host:port")?;
+    let port: u16 = port.parse().context("--xds port")?;
+    let node_id = node_id.unwrap_or_else(|| format!("envoy~{ns}~{name}"));
+    let doc = sluice_emit::bootstrap::ads_bootstrap(
+        &node_id,
+        &format!("{ns}/{name}"),
+        (ns, name),
+        host,
+        port,
+        delta,
+        admin_port,
+    );
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,174 @@
+//! `sluice serve`: load and watch a manifest directory, compile every settled change as one
+//! epoch, publish it to the ADS server, and serve the admin endpoint.
+//!
+//! Threads: tokio runs the directory watcher, the gRPC server and the admin endpoint; the
+//! dataflow runs on its own thread (its `apply` blocks while timely steps), fed batches over a
+//! channel and publishing into the shared cache, which wakes the ADS streams.
+
+mod admin;
+mod metrics;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use sluice_dataflow::ir::XdsType;
+use sluice_dataflow::output::{OutputBatch, Snapshot};
+use sluice_emit::cache::{XdsCache, process_epoch};
+use sluice_emit::server::{SharedCache, XdsServer};
+use sluice_ingest::watch::{Batch, watch_dir};
+use tokio::sync::mpsc;
+
+use crate::cli::EngineArgs;
+use admin::AdminState;
+use metrics::ServeMetrics;
+
+/// How long the directory must be quiet before a burst of writes becomes one epoch.
+const SETTLE: Duration = Duration::from_millis(30);
+
+pub struct ServeArgs {
+    pub from: PathBuf,
+    pub xds_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub engine: EngineArgs,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let Some(engine) = crate::commands::engine::start(&args.engine)? else {
+        return Ok(());
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(args, engine))
+}
+
+async fn serve(args: ServeArgs, engine: sluice_dataflow::worker::Engine) -> anyhow::Result<()> {
+    let cache = SharedCache::new(XdsCache::new(process_epoch()));
+    let server = XdsServer::new(cache.clone());
+    let state = Arc::new(AdminState {
+        snapshot: RwLock::new(Snapshot::default()),
+        metrics: Mutex::new(ServeMetrics::default()),
+        cache: cache.clone(),
+        stats: server.stats(),
+        waiting_for: RwLock::new(Some(format!("loading {}", args.from.display()))),
+    });
+
+    let (batches_tx, batches_rx) = mpsc::channel::<Batch>(16);
+    let dir = args.from.clone();
+    let watcher = tokio::spawn(async move { watch_dir(dir, SETTLE, batches_tx).await });
+    let compiler = {
+        let (state, cache) = (state.clone(), cache.clone());
+        std::thread::Builder::new()
+            .name("sluice-dataflow".into())
+            .spawn(move || compile_loop(engine, batches_rx, &state, &cache))?
+    };
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let admin = tokio::spawn(admin::serve(
+        args.admin_addr,
+        state.clone(),
+        stopped(stop_rx.clone()),
+    ));
+    let grpc = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(server.into_service())
+            .serve_with_shutdown(args.xds_addr, stopped(stop_rx.clone())),
+    );
+    tracing::info!(xds = %args.xds_addr, admin = %args.admin_addr, from = %args.from.display(), "serving");
+
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+        r = watcher => { r.context("watcher task")?.context("watching the directory")?; }
+    }
+    let _ = stop_tx.send(true);
+    grpc.await.context("grpc task")?.context("xDS server")?;
+    admin.await.context("admin task")?.context("admin server")?;
+    drop(compiler); // detached: it ends when the batch channel closes
+    Ok(())
+}
+
+/// Owns the dataflow: one epoch per batch, published as soon as it is complete.
+fn compile_loop(
+    mut engine: sluice_dataflow::worker::Engine,
+    mut batches: mpsc::Receiver<Batch>,
+    state: &AdminState,
+    cache: &SharedCache,
+) {
+    while let Some(batch) = batches.blocking_recv() {
+        for e in &batch.problems.load {
+            tracing::error!("{e}");
+        }
+        for e in &batch.problems.lower {
+            tracing::error!("{e}");
+        }
+        for w in &batch.problems.warnings {
+            tracing::warn!("{w}");
+        }
+        let changed = batch.events.len();
+        let started = Instant::now();
+        let out = match engine.apply(batch.events) {
+            Ok(out) => out,
+            Err(e) => {
+                tracing::error!("dataflow stopped: {e}");
+                return;
+            }
+        };
+        let compiled = started.elapsed();
+        cache.publish(&out);
+        let pushed = started.elapsed() - compiled;
+        {
+            let mut snapshot = state.snapshot.write().unwrap_or_else(|e| e.into_inner());
+            snapshot.apply(&out);
+            let mut m = state.metrics.lock().unwrap_or_else(|e| e.into_inner());
+            m.load_errors += (batch.problems.load.len() + batch.problems.lower.len()) as u64;
+            m.observe_epoch(compiled, &snapshot, engine.state().len());
+        }
+        if !cache.is_ready() {
+            cache.mark_ready();
+            *state.waiting_for.write().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+        log_epoch(&out, changed, batch.files, compiled, pushed);
+    }
+}
+
+fn log_epoch(
+    out: &OutputBatch,
+    changed: usize,
+    files: usize,
+    compiled: Duration,
+    pushed: Duration,
+) {
+    let mut per_type = [0usize; 4];
+    for r in &out.upserts {
+        per_type[r.key().ty as usize] += 1;
+    }
+    for k in &out.deletes {
+        per_type[k.ty as usize] += 1;
+    }
+    let [cds, eds, lds, rds] = [
+        XdsType::Cluster,
+        XdsType::Endpoint,
+        XdsType::Listener,
+        XdsType::Route,
+    ]
+    .map(|t| per_type[t as usize]);
+    tracing::info!(
+        epoch = out.epoch,
+        files,
+        objects_changed = changed,
+        cds,
+        eds,
+        lds,
+        rds,
+        statuses = out.status_upserts.len() + out.status_deletes.len(),
+        compile_ms = format!("{:.2}", compiled.as_secs_f64() * 1e3),
+        push_ms = format!("{:.2}", pushed.as_secs_f64() * 1e3),
+        "epoch"
+    );
+}
