@@ -69,10 +69,10 @@ pub async fn watch_dir(
             touched.insert(p);
         }
         let batch = reload_touched(&mut state, &dir, touched);
-        if !batch.events.is_empty() || !batch.problems.is_empty() {
-            if out.send(batch).await.is_err() {
-                return Ok(());
-            }
+        if (!batch.events.is_empty() || !batch.problems.is_empty())
+            && out.send(batch).await.is_err()
+        {
+            return Ok(());
         }
     }
     drop(watcher);
