@@ -1,0 +1,405 @@
+//! Change sequences over a generated fleet, one [`ChangeEpoch`] per dataflow epoch.
+//!
+//! Each sequence is drawn from its own seeded stream and keeps the latest version of every
+//! object it touched, so consecutive edits of one object build on each other and every
+//! measured epoch really changes its object (edits bump `metadata.generation`, as the API
+//! server does on a spec change). Deletions are followed by an unmeasured epoch restoring the
+//! object, so any number of deletions can be measured against a fleet of fixed size.
+
+use std::collections::BTreeMap;
+
+use rand::RngExt;
+use rand::rngs::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use sluice_crds::gateway_api::{
+    AllowedRoutes, FromNamespaces, Gateway, HTTPHeaderFilter, HTTPRoute, HTTPRouteFilterType,
+    Listener, LocalPolicyTargetReferenceWithSectionName, PathMatchType, RouteNamespaces,
+};
+use sluice_crds::k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions};
+use sluice_crds::kgateway::TrafficPolicy;
+use sluice_crds::{Kind, Object, ObjectRef};
+
+use super::Fleet;
+use super::build::{GATEWAY_GROUP, Plan, created, empty_filter, header, policy_spec, rng_for, tag};
+
+/// The change kinds of `performance.md` §2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ChangeKind {
+    /// One HTTPRoute's spec edited (header filter, weights, path or timeout).
+    RouteEdit,
+    /// A new HTTPRoute.
+    RouteAdd,
+    /// An HTTPRoute deleted (and restored in an unmeasured epoch).
+    RouteDelete,
+    /// One EndpointSlice changed (an address, a readiness flip, an endpoint added/removed).
+    EndpointChange,
+    /// One Gateway's listeners changed (port, a listener added/removed, allowedRoutes).
+    ListenerChange,
+    /// A TrafficPolicy targeting a Gateway created or edited: the fan-out case. The dataflow
+    /// does not translate policies yet, so today this measures the no-op path.
+    GatewayPolicy,
+    /// A ReferenceGrant deleted (and restored in an unmeasured epoch).
+    GrantDelete,
+}
+
+impl ChangeKind {
+    pub const ALL: [ChangeKind; 7] = [
+        ChangeKind::RouteEdit,
+        ChangeKind::RouteAdd,
+        ChangeKind::RouteDelete,
+        ChangeKind::EndpointChange,
+        ChangeKind::ListenerChange,
+        ChangeKind::GatewayPolicy,
+        ChangeKind::GrantDelete,
+    ];
+
+    /// Human name, as in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChangeKind::RouteEdit => "route edit",
+            ChangeKind::RouteAdd => "route add",
+            ChangeKind::RouteDelete => "route delete",
+            ChangeKind::EndpointChange => "endpoint change",
+            ChangeKind::ListenerChange => "listener change",
+            ChangeKind::GatewayPolicy => "gateway policy",
+            ChangeKind::GrantDelete => "ReferenceGrant delete",
+        }
+    }
+
+    fn index(self) -> u64 {
+        ChangeKind::ALL
+            .iter()
+            .position(|k| *k == self)
+            .expect("listed") as u64
+    }
+}
+
+impl std::fmt::Display for ChangeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One object change, as a source reports it.
+// Epochs hold one change each: boxing the object would save nothing worth an indirection.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// Create or replace.
+    Upsert(Object),
+    Delete(ObjectRef),
+}
+
+/// The changes of one epoch. `measured` is false for the epochs that undo a measured change
+/// (restoring a deleted object): they are applied and checked, but not timed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeEpoch {
+    pub changes: Vec<Change>,
+    pub measured: bool,
+}
+
+impl ChangeEpoch {
+    fn measured(change: Change) -> ChangeEpoch {
+        ChangeEpoch {
+            changes: vec![change],
+            measured: true,
+        }
+    }
+
+    fn restore(object: Object) -> ChangeEpoch {
+        ChangeEpoch {
+            changes: vec![Change::Upsert(object)],
+            measured: false,
+        }
+    }
+}
+
+/// `n` measured changes of `kind` to `fleet` (plus the unmeasured restores deletions need),
+/// drawn from `seed`. Empty when the fleet has nothing of the kind to change.
+pub fn changes(fleet: &Fleet, kind: ChangeKind, n: usize, seed: u64) -> Vec<ChangeEpoch> {
+    let mut rng = rng_for(seed ^ fleet.seed, tag::CHANGES, kind.index());
+    let rng = &mut rng;
+    match kind {
+        ChangeKind::RouteEdit => route_edits(fleet, n, rng),
+        ChangeKind::RouteAdd => route_adds(fleet, n, rng),
+        ChangeKind::RouteDelete => deletions(fleet, Kind::HTTPRoute, n, rng),
+        ChangeKind::EndpointChange => endpoint_changes(fleet, n, rng),
+        ChangeKind::ListenerChange => listener_changes(fleet, n, rng),
+        ChangeKind::GatewayPolicy => gateway_policies(fleet, n, rng),
+        ChangeKind::GrantDelete => deletions(fleet, Kind::ReferenceGrant, n, rng),
+    }
+}
+
+fn of_kind(fleet: &Fleet, kind: Kind) -> Vec<&Object> {
+    fleet.objects.iter().filter(|o| o.kind() == kind).collect()
+}
+
+fn bump(meta: &mut sluice_crds::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) {
+    meta.generation = Some(meta.generation.unwrap_or(0) + 1);
+}
+
+fn route_edits(fleet: &Fleet, n: usize, rng: &mut ChaCha8Rng) -> Vec<ChangeEpoch> {
+    let routes: Vec<&HTTPRoute> = fleet
+        .objects
+        .iter()
+        .filter_map(|o| match o {
+            Object::HTTPRoute(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    if routes.is_empty() {
+        return Vec::new();
+    }
+    let mut current: BTreeMap<usize, HTTPRoute> = BTreeMap::new();
+    (0..n)
+        .map(|i| {
+            let idx = rng.random_range(0..routes.len());
+            let route = current.entry(idx).or_insert_with(|| routes[idx].clone());
+            edit_route(route, i);
+            ChangeEpoch::measured(Change::Upsert(Object::HTTPRoute(route.clone())))
+        })
+        .collect()
+}
+
+/// Edit number `i`: a header filter value, backend weights, a path, or a timeout.
+fn edit_route(route: &mut HTTPRoute, i: usize) {
+    bump(&mut route.metadata);
+    let Some(rule) = route.spec.rules.first_mut() else {
+        return;
+    };
+    match i % 4 {
+        1 if rule.backend_refs.len() > 1 => {
+            rule.backend_refs[0].weight = 1 + (i % 100) as i32;
+            rule.backend_refs[1].weight = 100 - (i % 100) as i32;
+        }
+        2 => {
+            if let Some(path) = rule.matches.first_mut().and_then(|m| m.path.as_mut()) {
+                let head = path
+                    .value
+                    .split('/')
+                    .find(|s| !s.is_empty())
+                    .unwrap_or("edit")
+                    .to_owned();
+                path.value = match path.type_ {
+                    PathMatchType::RegularExpression => format!("/{head}/v{i}/[0-9]+"),
+                    _ => format!("/{head}-v{i}"),
+                };
+            }
+        }
+        3 if !rule.backend_refs.is_empty() => {
+            let t = rule.timeouts.get_or_insert_with(Default::default);
+            t.request = Some(format!("{}s", 61 + i % 50));
+            t.backend_request = None;
+        }
+        _ => {
+            let edit = header("x-edit", &i.to_string());
+            match rule
+                .filters
+                .iter_mut()
+                .find(|f| f.type_ == HTTPRouteFilterType::RequestHeaderModifier)
+                .and_then(|f| f.request_header_modifier.as_mut())
+            {
+                Some(m) => {
+                    m.set.retain(|h| h.name != "x-edit");
+                    m.set.push(edit);
+                }
+                None => {
+                    let mut f = empty_filter(HTTPRouteFilterType::RequestHeaderModifier);
+                    f.request_header_modifier = Some(HTTPHeaderFilter {
+                        set: vec![edit],
+                        ..HTTPHeaderFilter::default()
+                    });
+                    rule.filters.insert(0, f);
+                }
+            }
+        }
+    }
+}
+
+fn route_adds(fleet: &Fleet, n: usize, rng: &mut ChaCha8Rng) -> Vec<ChangeEpoch> {
+    let plan = Plan::new(fleet.kind, fleet.seed);
+    let namespaces: Vec<usize> = (0..plan.shape.namespaces)
+        .filter(|ns| !plan.services_in(*ns).is_empty())
+        .collect();
+    if namespaces.is_empty() {
+        return Vec::new();
+    }
+    (0..n)
+        .map(|i| {
+            let ns = namespaces[rng.random_range(0..namespaces.len())];
+            let route = plan.route(
+                rng,
+                ns,
+                &format!("route-add-{i}"),
+                plan.shape.http_routes + i,
+                &format!("add{i}"),
+                &mut None,
+            );
+            ChangeEpoch::measured(Change::Upsert(Object::HTTPRoute(route)))
+        })
+        .collect()
+}
+
+/// Deletes a random object of `kind`, then restores it unmeasured; `n` times.
+fn deletions(fleet: &Fleet, kind: Kind, n: usize, rng: &mut ChaCha8Rng) -> Vec<ChangeEpoch> {
+    let objects = of_kind(fleet, kind);
+    if objects.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(2 * n);
+    for _ in 0..n {
+        let o = objects[rng.random_range(0..objects.len())];
+        out.push(ChangeEpoch::measured(Change::Delete(o.obj_ref())));
+        out.push(ChangeEpoch::restore(o.clone()));
+    }
+    out
+}
+
+fn endpoint_changes(fleet: &Fleet, n: usize, rng: &mut ChaCha8Rng) -> Vec<ChangeEpoch> {
+    let slices: Vec<&Object> = of_kind(fleet, Kind::EndpointSlice);
+    if slices.is_empty() {
+        return Vec::new();
+    }
+    let mut current: BTreeMap<usize, Object> = BTreeMap::new();
+    (0..n)
+        .map(|i| {
+            let idx = rng.random_range(0..slices.len());
+            let o = current.entry(idx).or_insert_with(|| slices[idx].clone());
+            let Object::EndpointSlice(slice) = o else {
+                unreachable!("filtered by kind")
+            };
+            let eps = &mut slice.endpoints;
+            match i % 3 {
+                0 if !eps.is_empty() => {
+                    let k = rng.random_range(0..eps.len());
+                    eps[k].addresses = vec![format!(
+                        "172.{}.{}.{}",
+                        16 + ((i >> 16) & 15),
+                        (i >> 8) & 255,
+                        i & 255
+                    )];
+                }
+                1 if !eps.is_empty() => {
+                    let k = rng.random_range(0..eps.len());
+                    let c = eps[k]
+                        .conditions
+                        .get_or_insert_with(EndpointConditions::default);
+                    c.ready = Some(!c.ready.unwrap_or(true));
+                }
+                _ => {
+                    if eps.len() > 4 {
+                        eps.pop();
+                    } else {
+                        eps.push(Endpoint {
+                            addresses: vec![format!("172.31.{}.{}", (i >> 8) & 255, i & 255)],
+                            conditions: Some(EndpointConditions {
+                                ready: Some(true),
+                                serving: None,
+                                terminating: None,
+                            }),
+                            zone: Some("zone-a".to_owned()),
+                            ..Endpoint::default()
+                        });
+                    }
+                }
+            }
+            ChangeEpoch::measured(Change::Upsert(o.clone()))
+        })
+        .collect()
+}
+
+fn listener_changes(fleet: &Fleet, n: usize, rng: &mut ChaCha8Rng) -> Vec<ChangeEpoch> {
+    let gateways: Vec<&Gateway> = fleet
+        .objects
+        .iter()
+        .filter_map(|o| match o {
+            Object::Gateway(g) => Some(g),
+            _ => None,
+        })
+        .collect();
+    if gateways.is_empty() {
+        return Vec::new();
+    }
+    let mut current: BTreeMap<usize, Gateway> = BTreeMap::new();
+    (0..n)
+        .map(|i| {
+            let idx = rng.random_range(0..gateways.len());
+            let gw = current.entry(idx).or_insert_with(|| gateways[idx].clone());
+            bump(&mut gw.metadata);
+            let name = gw.metadata.name.clone().unwrap_or_default();
+            let listeners = &mut gw.spec.listeners;
+            match i % 3 {
+                0 => match listeners.iter_mut().find(|l| l.name == "http-8080") {
+                    Some(l) => l.port = if l.port == 8080 { 8081 } else { 8080 },
+                    None => listeners.push(Listener {
+                        name: "http-8080".to_owned(),
+                        hostname: Some(format!("*.{name}-8080.example.com")),
+                        port: 8080,
+                        protocol: "HTTP".to_owned(),
+                        tls: None,
+                        allowed_routes: AllowedRoutes::default(),
+                    }),
+                },
+                1 => {
+                    if listeners.iter().any(|l| l.name == "extra") {
+                        listeners.retain(|l| l.name != "extra");
+                    } else {
+                        listeners.push(Listener {
+                            name: "extra".to_owned(),
+                            hostname: Some(format!("*.extra.{name}.example.org")),
+                            port: 80,
+                            protocol: "HTTP".to_owned(),
+                            tls: None,
+                            allowed_routes: AllowedRoutes::default(),
+                        });
+                    }
+                }
+                _ => {
+                    if let Some(l) = listeners.first_mut() {
+                        let from = if l.allowed_routes.namespaces.from == FromNamespaces::All {
+                            FromNamespaces::Same
+                        } else {
+                            FromNamespaces::All
+                        };
+                        l.allowed_routes.namespaces = RouteNamespaces {
+                            from,
+                            selector: None,
+                        };
+                    }
+                }
+            }
+            ChangeEpoch::measured(Change::Upsert(Object::Gateway(gw.clone())))
+        })
+        .collect()
+}
+
+fn gateway_policies(fleet: &Fleet, n: usize, rng: &mut ChaCha8Rng) -> Vec<ChangeEpoch> {
+    let gateways: Vec<&Object> = of_kind(fleet, Kind::Gateway);
+    if gateways.is_empty() {
+        return Vec::new();
+    }
+    let mut generations: BTreeMap<usize, i64> = BTreeMap::new();
+    (0..n)
+        .map(|i| {
+            let idx = rng.random_range(0..gateways.len());
+            let meta = gateways[idx].meta();
+            let gw_name = meta.name.clone().unwrap_or_default();
+            let target = LocalPolicyTargetReferenceWithSectionName {
+                group: GATEWAY_GROUP.to_owned(),
+                kind: "Gateway".to_owned(),
+                name: gw_name.clone(),
+                section_name: None,
+            };
+            let mut policy = TrafficPolicy::new(
+                &format!("gw-policy-{gw_name}"),
+                policy_spec(target, i % 4, i),
+            );
+            let generation = generations.entry(idx).or_insert(0);
+            *generation += 1;
+            policy.metadata.namespace = meta.namespace.clone();
+            policy.metadata.generation = Some(*generation);
+            policy.metadata.creation_timestamp = Some(created(idx));
+            ChangeEpoch::measured(Change::Upsert(Object::TrafficPolicy(policy)))
+        })
+        .collect()
+}

@@ -1,0 +1,73 @@
+//! A small end-to-end run of the benchmark: fleet S, ~20 changes per kind, 1 worker
+//! replayed on 2. The dataflow must emit exactly the naive set difference at every epoch, and
+//! both worker counts must produce identical outputs.
+
+use sluice_benches::fleet::FleetKind;
+use sluice_benches::harness::{self, BenchConfig};
+
+#[test]
+fn fleet_s_smoke() {
+    let mut cfg = BenchConfig::new(FleetKind::S);
+    cfg.changes = 20;
+    cfg.naive_changes = 20;
+    cfg.epochs_rss = 100;
+    cfg.workers = 1;
+    cfg.compare_workers = Some(2);
+    let report = harness::run(&cfg);
+    let md = harness::markdown(&report);
+    println!("{md}");
+    for k in &report.kinds {
+        if let Some(m) = &k.first_mismatch {
+            println!("{}: first mismatch:\n{m}", k.kind);
+        }
+    }
+    assert_eq!(report.lowering_problems, 0);
+    assert!(
+        report.initial_resources > 0,
+        "the initial compile emitted nothing"
+    );
+    assert!(
+        report.initial_matches_naive,
+        "initial output differs from naive"
+    );
+    assert!(
+        report.emitted_minimal,
+        "some batch differs from the naive diff"
+    );
+    assert!(report.final_matches_naive);
+    assert_eq!(report.kinds.len(), 7);
+    assert!(
+        report
+            .kinds
+            .iter()
+            .all(|k| k.changes == 20 && k.minimal == Some(true))
+    );
+    let check = report.workers_check.as_ref().expect("2-worker replay");
+    assert!(check.identical, "1 and 2 workers differ: {check:?}");
+    assert!(report.peak_rss_bytes > 0);
+    assert_eq!(report.rss_epochs, 100);
+    assert!(report.serve_1000_clients_ms.is_none());
+    let json = serde_json::to_value(&report).unwrap();
+    for field in [
+        "fleet",
+        "workers",
+        "cores",
+        "objects",
+        "initial_compile_s",
+        "naive_initial_compile_s",
+        "update_p50_ms",
+        "update_p99_ms",
+        "naive_update_p50_ms",
+        "speedup_p50",
+        "emitted_minimal",
+        "peak_rss_bytes",
+        "rss_growth_over_10k_epochs_bytes",
+        "serve_1000_clients_ms",
+        "floor_encode_ms",
+        "kinds",
+    ] {
+        assert!(json.get(field).is_some(), "no `{field}` in the JSON report");
+    }
+    let svg = harness::svg_plot(&[report]);
+    assert!(svg.starts_with("<svg") && svg.contains("dataflow"));
+}
