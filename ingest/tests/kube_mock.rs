@@ -690,3 +690,73 @@ async fn first_batch_is_the_whole_initial_state() {
     assert!(changes.iter().all(|(_, d)| *d == 1));
     assert_eq!(state.len(), 4);
 }
+
+/// `deploy/rbac.yaml` lets sluice get, list and watch every kind the cluster source watches,
+/// write the statuses it writes and hold its Lease; `deploy/kustomization.yaml` names only
+/// files that exist.
+#[test]
+fn deployed_rbac_covers_every_watched_kind() {
+    use serde::Deserialize;
+    use std::collections::BTreeSet;
+
+    let deploy = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy");
+    let text = std::fs::read_to_string(deploy.join("rbac.yaml")).unwrap();
+    let mut cluster: BTreeSet<(String, String, String)> = BTreeSet::new();
+    let mut namespaced: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+        let doc = Value::deserialize(doc).unwrap();
+        let into = match doc["kind"].as_str() {
+            Some("ClusterRole") => &mut cluster,
+            Some("Role") => &mut namespaced,
+            _ => continue,
+        };
+        for rule in doc["rules"].as_array().unwrap() {
+            for group in rule["apiGroups"].as_array().unwrap() {
+                for resource in rule["resources"].as_array().unwrap() {
+                    for verb in rule["verbs"].as_array().unwrap() {
+                        into.insert((
+                            group.as_str().unwrap().to_owned(),
+                            resource.as_str().unwrap().to_owned(),
+                            verb.as_str().unwrap().to_owned(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let allows = |set: &BTreeSet<(String, String, String)>, g: &str, r: &str, v: &str| {
+        set.contains(&(g.to_owned(), r.to_owned(), v.to_owned()))
+    };
+    for &kind in Kind::all() {
+        let r = sluice_ingest::kube::api_resource(kind);
+        for verb in ["get", "list", "watch"] {
+            assert!(
+                allows(&cluster, &r.group, &r.plural, verb),
+                "{kind}: {verb} {}",
+                r.plural
+            );
+        }
+    }
+    for plural in ["gatewayclasses", "gateways", "httproutes"] {
+        assert!(allows(
+            &cluster,
+            "gateway.networking.k8s.io",
+            &format!("{plural}/status"),
+            "patch"
+        ));
+    }
+    for verb in ["get", "create", "update"] {
+        assert!(allows(&namespaced, "coordination.k8s.io", "leases", verb));
+    }
+
+    let kustomization: Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(deploy.join("kustomization.yaml")).unwrap(),
+    )
+    .unwrap();
+    for resource in kustomization["resources"].as_array().unwrap() {
+        let resource = resource.as_str().unwrap();
+        if !resource.starts_with("https://") {
+            assert!(deploy.join(resource).is_file(), "{resource}");
+        }
+    }
+}
