@@ -74,6 +74,42 @@ pub enum Command {
         #[command(flatten)]
         engine_args: EngineArgs,
     },
+    /// Write a generated benchmark fleet as YAML (one file per namespace).
+    Gen {
+        /// S, L, XL or hot.
+        #[arg(long)]
+        fleet: sluice_benches::fleet::FleetKind,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(short = 'o', long)]
+        out: PathBuf,
+    },
+    /// Run the scale benchmark: the dataflow and the naive translator side by side.
+    Bench {
+        /// S, L, XL or hot.
+        #[arg(long)]
+        fleet: sluice_benches::fleet::FleetKind,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Timely workers of the measured run (the output is also checked against 2 workers).
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// Measured changes per change kind.
+        #[arg(long)]
+        changes: Option<usize>,
+        /// Changes per kind the naive translator also runs (full recompute + diff).
+        #[arg(long)]
+        naive_changes: Option<usize>,
+        /// Route-edit epochs over which RSS growth is measured (0 skips).
+        #[arg(long)]
+        rss_epochs: Option<usize>,
+        /// Write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Write the latency-against-fleet-size plot (SVG) here.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+    },
     /// Print an Envoy bootstrap that connects a proxy for one Gateway to sluice.
     Bootstrap {
         /// The Gateway the proxy serves, as `namespace/name`.

@@ -1,5 +1,6 @@
 //! One module per command.
 
+mod bench;
 mod bootstrap;
 mod crds;
 pub mod engine;
@@ -18,6 +19,32 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             engine_args,
         } => translate::run(&paths, output, engine, &engine_args),
         Command::Crds => crds::run(),
+        Command::Gen { fleet, seed, out } => bench::generate(fleet, seed, &out),
+        Command::Bench {
+            fleet,
+            seed,
+            workers,
+            changes,
+            naive_changes,
+            rss_epochs,
+            json,
+            svg,
+        } => {
+            let mut cfg = sluice_benches::harness::BenchConfig::new(fleet);
+            cfg.seed = seed;
+            cfg.workers = workers;
+            cfg.progress = true;
+            if let Some(n) = changes {
+                cfg.changes = n;
+            }
+            if let Some(n) = naive_changes {
+                cfg.naive_changes = n;
+            }
+            if let Some(n) = rss_epochs {
+                cfg.epochs_rss = n;
+            }
+            bench::run(&cfg, json.as_deref(), svg.as_deref())
+        }
         Command::Serve {
             from,
             xds_addr,
