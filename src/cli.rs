@@ -64,9 +64,14 @@ pub enum Command {
     Crds,
     /// Load and watch a directory of manifests and serve xDS (ADS, SotW and Delta) for it.
     Serve {
-        /// The directory of YAML/JSON manifests to load and watch.
+        /// The directory of YAML/JSON manifests to load and watch (instead of a cluster).
+        #[arg(long, conflicts_with = "kubeconfig")]
+        from: Option<PathBuf>,
+        /// Watch the cluster of this kubeconfig. Without `--from` or `--kubeconfig`, the
+        /// in-cluster configuration (or the default kubeconfig) is used, status is written
+        /// back by the replica holding the `sluice-leader` Lease.
         #[arg(long)]
-        from: PathBuf,
+        kubeconfig: Option<PathBuf>,
         #[arg(long, default_value = "127.0.0.1:18000")]
         xds_addr: std::net::SocketAddr,
         #[arg(long, default_value = "127.0.0.1:18001")]
@@ -127,5 +132,10 @@ pub enum Command {
         /// The proxy's node id (default: `envoy~{namespace}~{name}`).
         #[arg(long)]
         node_id: Option<String>,
+        /// Bind the proxy's listeners to this IP instead of the Gateway's address (sluice
+        /// rewrites every Listener it sends to the proxy), so that several proxies on one
+        /// host can serve Gateways listening on the same port.
+        #[arg(long, value_name = "IP")]
+        bind_address: Option<std::net::IpAddr>,
     },
 }

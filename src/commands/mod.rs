@@ -47,12 +47,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Serve {
             from,
+            kubeconfig,
             xds_addr,
             admin_addr,
             engine_args,
         } => {
+            let source = match from {
+                Some(dir) => crate::serve::Source::Dir(dir),
+                None => crate::serve::Source::Cluster { kubeconfig },
+            };
             crate::serve::run(crate::serve::ServeArgs {
-                from,
+                source,
                 xds_addr,
                 admin_addr,
                 engine: engine_args,
@@ -65,6 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             delta,
             admin_port,
             node_id,
-        } => bootstrap::run(&gateway, &xds, delta, admin_port, node_id),
+            bind_address,
+        } => bootstrap::run(&gateway, &xds, delta, admin_port, node_id, bind_address),
     }
 }

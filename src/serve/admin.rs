@@ -13,6 +13,7 @@ use serde::Deserialize;
 use sluice_dataflow::output::Snapshot;
 use sluice_emit::cache::GatewayId;
 use sluice_emit::server::{ResourceSource, ServerStats, SharedCache};
+use sluice_ingest::kube::SyncStatus;
 
 use super::metrics::ServeMetrics;
 
@@ -22,8 +23,10 @@ pub struct AdminState {
     pub metrics: Mutex<ServeMetrics>,
     pub cache: SharedCache,
     pub stats: Arc<ServerStats>,
-    /// Why the server is not ready yet (`None` once it is).
+    /// Why the server is not ready yet (`None` once the first compile is published).
     pub waiting_for: RwLock<Option<String>>,
+    /// The cluster source's per-kind sync state (cluster mode only).
+    pub sync: RwLock<Option<Arc<SyncStatus>>>,
 }
 
 #[derive(Deserialize)]

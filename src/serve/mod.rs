@@ -6,6 +6,7 @@
 //! channel and publishing into the shared cache, which wakes the ADS streams.
 
 mod admin;
+mod cluster;
 mod metrics;
 
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use sluice_dataflow::ir::XdsType;
 use sluice_dataflow::output::{OutputBatch, Snapshot};
 use sluice_emit::cache::{XdsCache, process_epoch};
 use sluice_emit::server::{SharedCache, XdsServer};
+use sluice_ingest::kube::{SyncStatus, run_cluster_source};
 use sluice_ingest::watch::{Batch, watch_dir};
 use tokio::sync::mpsc;
 
@@ -28,8 +30,28 @@ use metrics::ServeMetrics;
 /// How long the directory must be quiet before a burst of writes becomes one epoch.
 const SETTLE: Duration = Duration::from_millis(30);
 
+/// Where objects come from.
+pub enum Source {
+    /// A watched directory of manifests.
+    Dir(PathBuf),
+    /// A cluster: this kubeconfig, else the in-cluster configuration or the default kubeconfig.
+    Cluster { kubeconfig: Option<PathBuf> },
+}
+
+impl Source {
+    fn describe(&self) -> String {
+        match self {
+            Source::Dir(d) => d.display().to_string(),
+            Source::Cluster {
+                kubeconfig: Some(k),
+            } => format!("cluster of {}", k.display()),
+            Source::Cluster { kubeconfig: None } => "in-cluster".to_string(),
+        }
+    }
+}
+
 pub struct ServeArgs {
-    pub from: PathBuf,
+    pub source: Source,
     pub xds_addr: SocketAddr,
     pub admin_addr: SocketAddr,
     pub engine: EngineArgs,
@@ -53,17 +75,35 @@ async fn serve(args: ServeArgs, engine: sluice_dataflow::worker::Engine) -> anyh
         metrics: Mutex::new(ServeMetrics::default()),
         cache: cache.clone(),
         stats: server.stats(),
-        waiting_for: RwLock::new(Some(format!("loading {}", args.from.display()))),
+        waiting_for: RwLock::new(Some(format!("loading {}", args.source.describe()))),
+        sync: RwLock::new(None),
     });
 
     let (batches_tx, batches_rx) = mpsc::channel::<Batch>(16);
-    let dir = args.from.clone();
-    let watcher = tokio::spawn(async move { watch_dir(dir, SETTLE, batches_tx).await });
+    let (status_tx, status_task) = match &args.source {
+        Source::Dir(dir) => {
+            let dir = dir.clone();
+            tokio::spawn(async move {
+                if let Err(e) = watch_dir(dir, SETTLE, batches_tx).await {
+                    tracing::error!("watching the directory: {e}");
+                }
+            });
+            (None, None)
+        }
+        Source::Cluster { kubeconfig } => {
+            let client = cluster::client(kubeconfig.as_deref()).await?;
+            let sync = Arc::new(SyncStatus::new([]));
+            *state.sync.write().unwrap_or_else(|e| e.into_inner()) = Some(sync.clone());
+            tokio::spawn(run_cluster_source(client.clone(), SETTLE, batches_tx, sync));
+            let (tx, task) = cluster::spawn_status_writer(client, &args.engine.controller_name);
+            (Some(tx), Some(task))
+        }
+    };
     let compiler = {
         let (state, cache) = (state.clone(), cache.clone());
         std::thread::Builder::new()
             .name("sluice-dataflow".into())
-            .spawn(move || compile_loop(engine, batches_rx, &state, &cache))?
+            .spawn(move || compile_loop(engine, batches_rx, &state, &cache, status_tx))?
     };
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -80,11 +120,14 @@ async fn serve(args: ServeArgs, engine: sluice_dataflow::worker::Engine) -> anyh
             .add_service(server.into_service())
             .serve_with_shutdown(args.xds_addr, stopped(stop_rx.clone())),
     );
-    tracing::info!(xds = %args.xds_addr, admin = %args.admin_addr, from = %args.from.display(), "serving");
+    tracing::info!(xds = %args.xds_addr, admin = %args.admin_addr, source = %args.source.describe(), "serving");
 
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
-        r = watcher => { r.context("watcher task")?.context("watching the directory")?; }
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for ctrl-c")?;
+    tracing::info!("shutting down");
+    if let Some(task) = status_task {
+        task.abort();
     }
     let _ = stop_tx.send(true);
     grpc.await.context("grpc task")?.context("xDS server")?;
@@ -99,6 +142,7 @@ fn compile_loop(
     mut batches: mpsc::Receiver<Batch>,
     state: &AdminState,
     cache: &SharedCache,
+    status: Option<mpsc::UnboundedSender<OutputBatch>>,
 ) {
     while let Some(batch) = batches.blocking_recv() {
         for e in &batch.problems.load {
@@ -122,6 +166,11 @@ fn compile_loop(
         let compiled = started.elapsed();
         cache.publish(&out);
         let pushed = started.elapsed() - compiled;
+        if let Some(tx) = &status
+            && (!out.status_upserts.is_empty() || !out.status_deletes.is_empty())
+        {
+            let _ = tx.send(out.clone());
+        }
         {
             let mut snapshot = state.snapshot.write().unwrap_or_else(|e| e.into_inner());
             snapshot.apply(&out);
