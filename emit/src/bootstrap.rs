@@ -118,10 +118,16 @@ pub struct AdsBootstrap<'a> {
     /// Incremental (Delta) xDS rather than state-of-the-world.
     pub delta: bool,
     pub admin_port: u16,
+    /// The address this proxy's listeners bind (node metadata `listener_address`): sluice
+    /// rewrites every Listener it sends to the proxy to it, so several proxies on one host can
+    /// serve Gateways listening on the same port. `None`: the listeners' own address.
+    pub bind_address: Option<&'a str>,
 }
 
 /// A dynamic bootstrap: listeners and clusters over ADS (routes and endpoints follow, since the
-/// connection managers and EDS clusters name ADS as their source).
+/// connection managers and EDS clusters name ADS as their source). `bind_address`: see
+/// [`AdsBootstrap::bind_address`].
+#[allow(clippy::too_many_arguments)]
 pub fn ads_bootstrap(
     node_id: &str,
     node_cluster: &str,
@@ -130,6 +136,7 @@ pub fn ads_bootstrap(
     xds_port: u16,
     delta: bool,
     admin_port: u16,
+    bind_address: Option<&str>,
 ) -> Value {
     let cfg = AdsBootstrap {
         node_id,
@@ -139,6 +146,7 @@ pub fn ads_bootstrap(
         xds_port,
         delta,
         admin_port,
+        bind_address,
     };
     message_json(&ads_bootstrap_proto(&cfg))
         .expect("a bootstrap built from envoy-types messages renders")
@@ -150,9 +158,18 @@ pub fn ads_bootstrap_proto(cfg: &AdsBootstrap<'_>) -> Bootstrap {
     let gateway = PbValue {
         kind: Some(value::Kind::StringValue(format!("{ns}/{name}"))),
     };
-    // One entry: the map's order cannot vary.
+    // A listener address, if any, rides beside the Gateway (sluice rewrites the proxy's
+    // listeners to it; see `server::LISTENER_ADDRESS_KEY`).
+    let mut fields: std::collections::BTreeMap<String, PbValue> =
+        [("gateway".to_string(), gateway)].into_iter().collect();
+    if let Some(address) = cfg.bind_address {
+        let address = PbValue {
+            kind: Some(value::Kind::StringValue(address.to_string())),
+        };
+        fields.insert(crate::server::LISTENER_ADDRESS_KEY.to_string(), address);
+    }
     let metadata = Struct {
-        fields: [("gateway".to_string(), gateway)].into_iter().collect(),
+        fields: fields.into_iter().collect(),
     };
     let api_type = if cfg.delta {
         api_config_source::ApiType::DeltaGrpc

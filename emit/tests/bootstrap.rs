@@ -86,6 +86,7 @@ fn ads_bootstrap_points_at_the_xds_server() {
         18000,
         false,
         19000,
+        None,
     );
     assert_eq!(b["node"]["id"], "node-7");
     assert_eq!(b["node"]["cluster"], "gw-proxies");
@@ -115,7 +116,20 @@ fn ads_bootstrap_points_at_the_xds_server() {
     );
     assert_eq!(b["admin"]["address"]["socket_address"]["port_value"], 19000);
 
-    let delta = ads_bootstrap("n", "c", ("a", "b"), "sluice.svc", 18000, true, 19000);
+    let delta = ads_bootstrap(
+        "n",
+        "c",
+        ("a", "b"),
+        "sluice.svc",
+        18000,
+        true,
+        19000,
+        Some("127.0.0.3"),
+    );
+    assert_eq!(
+        delta["node"]["metadata"],
+        json!({"gateway": "a/b", "listener_address": "127.0.0.3"})
+    );
     assert_eq!(
         delta["dynamic_resources"]["ads_config"]["api_type"],
         "DELTA_GRPC"

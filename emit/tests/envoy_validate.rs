@@ -84,6 +84,7 @@ fn envoy_accepts_ads_bootstraps() {
             18000,
             delta,
             19000,
+            Some("127.0.0.2"),
         ));
     }
     validate(&ads_bootstrap(
@@ -94,6 +95,7 @@ fn envoy_accepts_ads_bootstraps() {
         18000,
         false,
         19000,
+        None,
     ));
 }
 

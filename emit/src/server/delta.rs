@@ -27,6 +27,7 @@ use envoy_types::pb::envoy::service::discovery::v3::{
 use envoy_types::pb::google::rpc::Status as RpcStatus;
 use sluice_dataflow::ir::XdsType;
 
+use super::rewrite::Wire;
 use super::stats::StreamKind;
 use super::stream::{Commit, Flow, Pending, Protocol, View, control_plane};
 use super::subscription::{Subscription, WILDCARD};
@@ -172,6 +173,7 @@ impl Protocol for Delta {
         plan: DeltaPlan,
         view: View<'_>,
         nonce: String,
+        wire: &mut Wire,
     ) -> Commit<DeltaDiscoveryResponse> {
         if ty == XdsType::Cluster {
             // Checklist 31: a new or changed EDS cluster is followed by its CLA.
@@ -199,6 +201,10 @@ impl Protocol for Delta {
             }
         }
         t.must_answer.clear();
+        if ty == XdsType::Listener && !plan.removals.is_empty() {
+            let has = &t.has;
+            wire.retain_listeners(|name| has.contains_key(name));
+        }
         let version = format!("{}.{}", view.cache.prefix(), view.cache.epoch());
         let resources = plan
             .upserts
@@ -206,7 +212,7 @@ impl Protocol for Delta {
             .map(|e| Resource {
                 name: e.name.clone(),
                 version: e.version.clone(),
-                resource: Some(e.any.clone()),
+                resource: Some(wire.any(e)),
                 ..Default::default()
             })
             .collect();

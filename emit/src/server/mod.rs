@@ -15,7 +15,8 @@
 //!
 //! Layout: `stream` (the per-stream task: flow control, ordering), `sotw` and `delta` (the two
 //! protocols' subscription and response rules), `subscription` (wildcard rules), `node`
-//! (node → Gateway), `source` (cache + publication watch), `stats` (metrics, debug state).
+//! (node → Gateway), `source` (cache + publication watch), `stats` (metrics, debug state),
+//! `rewrite` (a node's own listener address, `metadata.listener_address`).
 //!
 //! Streams answer nothing until the source is ready (checklist 3), nor while their node names
 //! no Gateway (checklist 7). An empty `type_url` ends the stream with `INVALID_ARGUMENT`
@@ -24,6 +25,7 @@
 
 mod delta;
 mod node;
+mod rewrite;
 mod sotw;
 mod source;
 mod stats;
@@ -42,7 +44,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-pub use node::gateway_of;
+pub use node::{LISTENER_ADDRESS_KEY, gateway_of, listener_address_of};
 pub use source::{Publication, ResourceSource, SharedCache};
 pub use stats::{Nack, ProxyStatus, ServerStats, StreamKind, Totals, TypeStatus, type_short_name};
 

@@ -8,11 +8,32 @@
 //!
 //! A node matching none is unknown: the stream holds its requests (answers nothing, stays
 //! open), logs once per node id and counts it (`sluice_xds_unknown_node_streams`; checklist 7).
+//!
+//! `node.metadata.listener_address = "IP"` (what `sluice bootstrap --bind-address` writes)
+//! makes every Listener sent to the node bind that address instead of its own.
 
 use envoy_types::pb::envoy::config::core::v3::Node;
 use envoy_types::pb::google::protobuf::value::Kind;
 
 use crate::cache::GatewayId;
+
+/// The node metadata key naming the address the node's listeners bind.
+pub const LISTENER_ADDRESS_KEY: &str = "listener_address";
+
+/// The address `node`'s listeners must bind (`metadata.listener_address`), if it names one.
+pub fn listener_address_of(node: &Node) -> Option<String> {
+    match node
+        .metadata
+        .as_ref()?
+        .fields
+        .get(LISTENER_ADDRESS_KEY)?
+        .kind
+        .as_ref()?
+    {
+        Kind::StringValue(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
 
 /// The Gateway `node` serves, if it names one.
 pub fn gateway_of(node: &Node) -> Option<GatewayId> {
@@ -81,6 +102,21 @@ mod tests {
         assert_eq!(gateway_of(&n), Some(GatewayId::new("infra", "http")));
         let n = node(&[("gateway", "not-a-gateway"), ("role", "x~y")], "c/d");
         assert_eq!(gateway_of(&n), Some(GatewayId::new("c", "d")));
+    }
+
+    #[test]
+    fn listener_address() {
+        let n = node(
+            &[("gateway", "ns/gw"), ("listener_address", "127.0.0.7")],
+            "",
+        );
+        assert_eq!(listener_address_of(&n).as_deref(), Some("127.0.0.7"));
+        assert_eq!(
+            listener_address_of(&node(&[("gateway", "ns/gw")], "")),
+            None
+        );
+        let n = node(&[("listener_address", "")], "");
+        assert_eq!(listener_address_of(&n), None);
     }
 
     #[test]

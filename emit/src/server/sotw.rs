@@ -22,6 +22,7 @@ use envoy_types::pb::google::rpc::Status as RpcStatus;
 use sha2::{Digest, Sha256};
 use sluice_dataflow::ir::XdsType;
 
+use super::rewrite::Wire;
 use super::stats::StreamKind;
 use super::stream::{Commit, Flow, Pending, Protocol, View, control_plane};
 use super::subscription::Subscription;
@@ -165,6 +166,7 @@ impl Protocol for Sotw {
         plan: SotwPlan,
         view: View<'_>,
         nonce: String,
+        wire: &mut Wire,
     ) -> Commit<DiscoveryResponse> {
         let resources = match plan {
             SotwPlan::Nothing => Vec::new(),
@@ -184,6 +186,9 @@ impl Protocol for Sotw {
                 }
                 let t = &mut self.types[type_index(ty)];
                 t.sent = set.iter().map(|e| (e.name.clone(), e.clone())).collect();
+                if ty == XdsType::Listener {
+                    wire.retain_listeners(|name| t.sent.contains_key(name));
+                }
                 set
             }
             SotwPlan::Partial(changed) => {
@@ -197,7 +202,7 @@ impl Protocol for Sotw {
         let version = type_version(view.cache.prefix(), &self.types[type_index(ty)].sent);
         let response = DiscoveryResponse {
             version_info: version.clone(),
-            resources: resources.iter().map(|e| e.any.clone()).collect(),
+            resources: resources.iter().map(|e| wire.any(e)).collect(),
             type_url: ty.type_url().to_string(),
             nonce,
             control_plane: control_plane(),

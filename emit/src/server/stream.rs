@@ -43,6 +43,7 @@ use tokio::time::{Instant, sleep_until};
 use tonic::{Code, Status, Streaming};
 use tracing::{debug, info, warn};
 
+use super::rewrite::Wire;
 use super::source::ResourceSource;
 use super::stats::{ServerStats, StreamKind, StreamStats, type_short_name};
 use super::subscription::Subscription;
@@ -171,13 +172,14 @@ pub(crate) trait Protocol: Default + Send + 'static {
     /// Whether `e`, at its current version, was sent on this stream.
     fn delivered(&self, e: &Encoded) -> bool;
 
-    /// Records `plan` as sent and builds its response.
+    /// Records `plan` as sent and builds its response, each resource encoded by `wire`.
     fn commit(
         &mut self,
         ty: XdsType,
         plan: Self::Plan,
         view: View<'_>,
         nonce: String,
+        wire: &mut Wire,
     ) -> Commit<Self::Response>;
 }
 
@@ -194,6 +196,7 @@ pub(crate) async fn run<S: ResourceSource, P: Protocol>(
         flows: Default::default(),
         node: None,
         gateway: None,
+        wire: Wire::default(),
         seen_generation: [0; 4],
         nonces: 0,
         routes_held_since: None,
@@ -264,6 +267,8 @@ struct Stream<P> {
     node: Option<Node>,
     /// Set with the node; `None` while the node is unknown (requests are held).
     gateway: Option<GatewayId>,
+    /// Encodes resources for this node (its own listener address, if it has one).
+    wire: Wire,
     seen_generation: [u64; 4],
     nonces: u64,
     /// Since when an RDS response waits for its clusters.
@@ -350,6 +355,7 @@ impl<P: Protocol> Stream<P> {
             );
         }
         self.gateway = gateway;
+        self.wire = Wire::new(super::node::listener_address_of(&node));
         self.node = Some(node);
     }
 
@@ -405,7 +411,9 @@ impl<P: Protocol> Stream<P> {
             };
             self.nonces += 1;
             let nonce = self.nonces.to_string();
-            let commit = self.proto.commit(ty, plan, view, nonce.clone());
+            let commit = self
+                .proto
+                .commit(ty, plan, view, nonce.clone(), &mut self.wire);
             permit.send(Ok(commit.response));
             self.stats.sent(
                 ty,
