@@ -120,14 +120,18 @@ impl DirState {
         file: &Path,
         objects: Option<BTreeMap<ObjectRef, Option<Record>>>,
     ) -> Vec<InputEvent> {
-        let old = self.files.remove(file).unwrap_or_default();
-        let touched: BTreeSet<ObjectRef> = old
-            .keys()
+        let touched: BTreeSet<ObjectRef> = self
+            .files
+            .get(file)
+            .into_iter()
+            .flat_map(|o| o.keys())
             .chain(objects.iter().flat_map(|o| o.keys()))
             .cloned()
             .collect();
+        // Before the file's old objects are dropped: `effective` reads them.
         let before: Vec<Option<Record>> =
             touched.iter().map(|r| self.effective(r).cloned()).collect();
+        let old = self.files.remove(file).unwrap_or_default();
         for r in old.keys() {
             if let Some(files) = self.defined_in.get_mut(r) {
                 files.remove(file);
@@ -185,4 +189,55 @@ fn is_manifest(p: &Path) -> bool {
         p.extension().and_then(|e| e.to_str()),
         Some("yaml" | "yml" | "json")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(name: &str, port: u16) -> String {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{ name: {name}, namespace: ns }}\nspec:\n  ports: [{{ name: http, port: {port} }}]\n"
+        )
+    }
+
+    fn kinds(events: &[InputEvent]) -> Vec<&'static str> {
+        events
+            .iter()
+            .map(|e| match e {
+                InputEvent::Upsert(_) => "upsert",
+                InputEvent::Delete(_) => "delete",
+                InputEvent::Relist(..) => "relist",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reloads_emit_exactly_the_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.yaml"), dir.path().join("b.yaml"));
+        let mut state = DirState::default();
+        let mut problems = Problems::default();
+        std::fs::write(&a, service("web", 80)).unwrap();
+        assert_eq!(kinds(&state.reload(&a, &mut problems)), ["upsert"]);
+        // Unchanged: nothing.
+        assert!(state.reload(&a, &mut problems).is_empty());
+        // The same object in a later file shadows it; removing that file restores it.
+        std::fs::write(&b, service("web", 81)).unwrap();
+        assert_eq!(kinds(&state.reload(&b, &mut problems)), ["upsert"]);
+        std::fs::remove_file(&b).unwrap();
+        let restored = state.reload(&b, &mut problems);
+        assert_eq!(kinds(&restored), ["upsert"]);
+        let first = state.reload(&a, &mut problems);
+        assert!(first.is_empty(), "a.yaml's definition is in effect again");
+        // A removed file deletes what it defined; an object dropped from a file is deleted.
+        std::fs::write(&a, [service("web", 80), service("api", 80)].join("---\n")).unwrap();
+        assert_eq!(kinds(&state.reload(&a, &mut problems)), ["upsert"]);
+        std::fs::write(&a, service("web", 80)).unwrap();
+        assert_eq!(kinds(&state.reload(&a, &mut problems)), ["delete"]);
+        std::fs::remove_file(&a).unwrap();
+        assert_eq!(kinds(&state.reload(&a, &mut problems)), ["delete"]);
+        assert!(state.is_empty());
+        assert!(problems.is_empty(), "{problems:?}");
+    }
 }

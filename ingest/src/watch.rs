@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use notify::{RecursiveMode, Watcher};
+use notify::event::{AccessKind, AccessMode};
+use notify::{EventKind, RecursiveMode, Watcher};
 use sluice_dataflow::input::InputEvent;
 use tokio::sync::mpsc;
 
@@ -43,7 +44,9 @@ pub async fn watch_dir(
     }
     let (tx, mut rx) = mpsc::unbounded_channel::<PathBuf>();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if let Ok(ev) = res {
+        if let Ok(ev) = res
+            && changes_content(&ev.kind)
+        {
             for p in ev.paths {
                 let _ = tx.send(p);
             }
@@ -79,6 +82,17 @@ pub async fn watch_dir(
     Ok(())
 }
 
+/// Whether an event can mean a changed file. Opening or reading a file is not a change —
+/// and the reload itself opens every touched file (and the directory), so treating those
+/// events as changes would reload forever.
+fn changes_content(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
+    }
+}
+
 /// Reloads every manifest file under the touched paths (a path may be a file, a new
 /// directory, or something deleted).
 pub fn reload_touched(state: &mut DirState, dir: &Path, touched: BTreeSet<PathBuf>) -> Batch {
@@ -110,4 +124,48 @@ pub fn reload_touched(state: &mut DirState, dir: &Path, touched: BTreeSet<PathBu
         }
     }
     batch
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn next(rx: &mut mpsc::Receiver<Batch>, within: Duration) -> Option<Batch> {
+        tokio::time::timeout(within, rx.recv()).await.ok().flatten()
+    }
+
+    #[tokio::test]
+    async fn quiet_directory_stays_quiet_and_deletes_arrive() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("svc.yaml");
+        std::fs::write(
+            &file,
+            "apiVersion: v1\nkind: Service\nmetadata: { name: web, namespace: ns }\nspec:\n  ports: [{ name: http, port: 80 }]\n",
+        )
+        .unwrap();
+        let (tx, mut rx) = mpsc::channel(16);
+        let watcher = tokio::spawn(watch_dir(
+            dir.path().to_path_buf(),
+            Duration::from_millis(30),
+            tx,
+        ));
+        let first = next(&mut rx, Duration::from_secs(10))
+            .await
+            .expect("first batch");
+        assert_eq!(first.events.len(), 1);
+        // Reading the files for the first batch is not a change.
+        if let Some(b) = next(&mut rx, Duration::from_millis(300)).await {
+            panic!("a batch without a change: {b:?}");
+        }
+        std::fs::remove_file(&file).unwrap();
+        let gone = next(&mut rx, Duration::from_secs(10))
+            .await
+            .expect("delete batch");
+        assert!(
+            matches!(gone.events[..], [InputEvent::Delete(_)]),
+            "{gone:?}"
+        );
+        drop(rx);
+        watcher.abort();
+    }
 }

@@ -138,3 +138,326 @@ pub fn envoy_validate(snapshot: &Snapshot, dir: &Path, name: &str) -> Result<(),
         ))
     }
 }
+
+// ---- Processes, ports and a small HTTP client, for the end-to-end tests ----
+
+/// `n` distinct free TCP ports on 127.0.0.1 (all bound at once, then released).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0"))
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().expect("local_addr").port())
+        .collect()
+}
+
+/// A child process with its stdout and stderr in a log file, killed when dropped.
+pub struct Proc {
+    pub name: String,
+    pub log: PathBuf,
+    child: std::process::Child,
+}
+
+impl Proc {
+    /// Spawns `cmd` with stdout and stderr appended to `log`.
+    pub fn spawn(name: &str, cmd: &mut std::process::Command, log: PathBuf) -> Proc {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap_or_else(|e| panic!("{name}: open {}: {e}", log.display()));
+        let child = cmd
+            .stdin(std::process::Stdio::null())
+            .stdout(file.try_clone().expect("clone log file"))
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name}: spawn {cmd:?}: {e}"));
+        Proc {
+            name: name.to_string(),
+            log,
+            child,
+        }
+    }
+
+    /// `Some(status)` if the process has exited.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Kills the process (SIGKILL) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The last `lines` lines of the log, headed by the process's name.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        let tail = &all[all.len().saturating_sub(lines)..];
+        format!(
+            "---- {} ({}), last {} lines ----\n{}\n",
+            self.name,
+            self.log.display(),
+            tail.len(),
+            tail.join("\n")
+        )
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Starts `sluice serve --from dir` (the test's own build of the binary), logging at
+/// `$SLUICE_TEST_RUST_LOG` (default `info`).
+pub fn sluice_serve(dir: &Path, xds_port: u16, admin_port: u16, log: PathBuf) -> Proc {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
+    cmd.arg("serve")
+        .arg("--from")
+        .arg(dir)
+        .arg("--xds-addr")
+        .arg(format!("127.0.0.1:{xds_port}"))
+        .arg("--admin-addr")
+        .arg(format!("127.0.0.1:{admin_port}"))
+        .env("NO_COLOR", "1")
+        .env(
+            "RUST_LOG",
+            std::env::var("SLUICE_TEST_RUST_LOG").unwrap_or_else(|_| "info".into()),
+        );
+    Proc::spawn("sluice serve", &mut cmd, log)
+}
+
+/// Writes the bootstrap `sluice bootstrap` prints for `gateway` to `path`.
+pub fn sluice_bootstrap(path: &Path, gateway: &str, xds_port: u16, delta: bool, admin_port: u16) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
+    cmd.args(["bootstrap", "--gateway", gateway])
+        .arg("--xds")
+        .arg(format!("127.0.0.1:{xds_port}"))
+        .arg("--admin-port")
+        .arg(admin_port.to_string());
+    if delta {
+        cmd.arg("--delta");
+    }
+    let out = cmd.output().expect("run sluice bootstrap");
+    assert!(
+        out.status.success(),
+        "sluice bootstrap failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(path, &out.stdout).expect("write bootstrap");
+}
+
+/// Starts Envoy on `bootstrap`, without hot restart and with a base id of its own, so that
+/// several can run at once. `$SLUICE_TEST_ENVOY_LOG` sets component log levels
+/// (`config:debug,upstream:debug`).
+pub fn envoy_run(name: &str, bootstrap: &Path, log: PathBuf) -> Proc {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let base_id = (std::process::id() % 100_000) * 100
+        + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 100;
+    let mut cmd = std::process::Command::new(envoy());
+    cmd.arg("-c")
+        .arg(bootstrap)
+        .args(["--disable-hot-restart", "--concurrency", "1", "-l", "info"])
+        .args(["--base-id", &base_id.to_string()])
+        .args(["--drain-time-s", "1"]);
+    if let Ok(levels) = std::env::var("SLUICE_TEST_ENVOY_LOG") {
+        // e.g. `config:debug,upstream:debug`
+        cmd.args(["--component-log-level", &levels]);
+    }
+    Proc::spawn(name, &mut cmd, log)
+}
+
+/// An HTTP response, as `http_get` read it.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+/// A one-shot HTTP/1.1 GET (`Connection: close`) over a fresh connection, bounded by
+/// `timeout` as a whole. The response ends where its framing says (Content-Length or the last
+/// chunk), not at EOF: Envoy holds a closing connection open for its `delayed_close_timeout`
+/// (1 s) after a local reply.
+pub async fn http_get(
+    port: u16,
+    host: &str,
+    path: &str,
+    timeout: std::time::Duration,
+) -> Result<HttpResponse, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|e| format!("write: {e}"))?;
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = stream
+                .read(&mut buf)
+                .await
+                .map_err(|e| format!("read: {e}"))?;
+            raw.extend_from_slice(&buf[..n]);
+            if let Some(response) = parse_http_response(&raw, n == 0)? {
+                return Ok::<_, String>(response);
+            }
+        }
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Ok(r) => r.map_err(|e| format!("GET 127.0.0.1:{port}{path}: {e}")),
+        Err(_) => Err(format!(
+            "GET 127.0.0.1:{port}{path}: timed out after {timeout:?}"
+        )),
+    }
+}
+
+/// The response in `raw` if it is complete (`None`: read on); `eof`: nothing more will come.
+fn parse_http_response(raw: &[u8], eof: bool) -> Result<Option<HttpResponse>, String> {
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return if eof {
+            Err(format!(
+                "connection closed after {} bytes, before the end of the headers",
+                raw.len()
+            ))
+        } else {
+            Ok(None)
+        };
+    };
+    let head = String::from_utf8_lossy(&raw[..split]);
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
+    let mut chunked = false;
+    let mut length = None;
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
+        if name == "transfer-encoding" && value.to_ascii_lowercase().contains("chunked") {
+            chunked = true;
+        } else if name == "content-length" {
+            length = Some(
+                value
+                    .parse::<usize>()
+                    .map_err(|e| format!("bad content-length {value:?}: {e}"))?,
+            );
+        }
+    }
+    let data = &raw[split + 4..];
+    let body = if chunked {
+        dechunk(data)?
+    } else if let Some(n) = length {
+        (data.len() >= n).then(|| data[..n].to_vec())
+    } else {
+        eof.then(|| data.to_vec())
+    };
+    match body {
+        Some(body) => Ok(Some(HttpResponse {
+            status,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })),
+        None if eof => Err(format!(
+            "connection closed in the body of a {status} response"
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The decoded body, or `None` if the last chunk has not arrived yet.
+fn dechunk(mut data: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else {
+            return Ok(None);
+        };
+        let size_text = String::from_utf8_lossy(&data[..eol]);
+        let size_text = size_text.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_text, 16)
+            .map_err(|e| format!("bad chunk size {size_text:?}: {e}"))?;
+        data = &data[eol + 2..];
+        if size == 0 {
+            return Ok(Some(out));
+        }
+        if data.len() < size + 2 {
+            return Ok(None);
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+/// Envoy's admin `/stats?filter=RE` as name → value (counters and gauges; histograms are
+/// left out).
+pub async fn envoy_stats(
+    admin_port: u16,
+    filter: &str,
+) -> Result<std::collections::BTreeMap<String, u64>, String> {
+    let r = http_get(
+        admin_port,
+        "localhost",
+        &format!("/stats?filter={filter}"),
+        std::time::Duration::from_secs(5),
+    )
+    .await?;
+    if r.status != 200 {
+        return Err(format!("/stats: status {}: {}", r.status, r.body));
+    }
+    Ok(r.body
+        .lines()
+        .filter_map(|l| {
+            let (name, value) = l.split_once(": ")?;
+            Some((name.to_string(), value.trim().parse::<u64>().ok()?))
+        })
+        .collect())
+}
+
+/// The value of the Prometheus sample `name` (labels included, as rendered) in `text`.
+pub fn prometheus_value(text: &str, name: &str) -> Option<f64> {
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        let (n, v) = l.split_once(' ')?;
+        (n == name).then(|| v.trim().parse().ok())?
+    })
+}
+
+/// Polls sluice's `/readyz` until it answers 200 (panics with sluice's log if it exits or
+/// `timeout` passes).
+pub async fn wait_sluice_ready(sluice: &mut Proc, admin_port: u16, timeout: std::time::Duration) {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = sluice.exited() {
+            panic!(
+                "sluice exited ({status}) before ready\n{}",
+                sluice.log_tail(60)
+            );
+        }
+        let r = http_get(
+            admin_port,
+            "localhost",
+            "/readyz",
+            std::time::Duration::from_secs(2),
+        )
+        .await;
+        if matches!(&r, Ok(r) if r.status == 200) {
+            return;
+        }
+        assert!(
+            started.elapsed() < timeout,
+            "sluice not ready after {timeout:?} (last /readyz: {r:?})\n{}",
+            sluice.log_tail(60)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
