@@ -960,7 +960,8 @@ fn service() {
 spec:
   ports:
   - {name: http, port: 80, targetPort: 8080}
-  - {port: 8443, appProtocol: kubernetes.io/h2c}",
+  - {port: 8443, appProtocol: kubernetes.io/h2c}
+  - {name: '', port: 9000}",
     );
     assert_eq!(
         r,
@@ -976,6 +977,11 @@ spec:
                     name: None,
                     port: 8443,
                     app_protocol: Some("kubernetes.io/h2c".into()),
+                },
+                ServicePortRec {
+                    name: None,
+                    port: 9000,
+                    app_protocol: None,
                 },
             ],
         })
@@ -1006,6 +1012,7 @@ addressType: IPv4
 ports:
 - {name: http, port: 9080}
 - {port: 9090}
+- {name: '', port: 9091}
 - {name: noport}
 endpoints:
 - addresses: [10.0.0.1, 10.0.0.2]
@@ -1020,7 +1027,7 @@ endpoints:
         Record::EndpointSlice(EndpointSliceRec {
             key: ObjectKey::new("apps", "svc-abc"),
             service: ObjectKey::new("apps", "svc"),
-            ports: vec![(Some("http".into()), 9080), (None, 9090)],
+            ports: vec![(Some("http".into()), 9080), (None, 9090), (None, 9091)],
             endpoints: vec![
                 EndpointRec {
                     address: "10.0.0.1".into(),

@@ -13,6 +13,12 @@ use crate::model::{
 /// The label naming the Service an EndpointSlice belongs to.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 
+/// A port's name; `""` is no name (the EndpointSlice controller writes `name: ""` for a
+/// Service's unnamed port, which must join to it).
+fn port_name(name: Option<&String>) -> Option<String> {
+    name.filter(|n| !n.is_empty()).cloned()
+}
+
 /// A Service with its ports (ExternalName Services too: their ports are as given).
 pub fn lower_service(service: &Service) -> Result<ServiceRec, LowerError> {
     let ports = service
@@ -22,7 +28,7 @@ pub fn lower_service(service: &Service) -> Result<ServiceRec, LowerError> {
         .enumerate()
         .map(|(i, p)| {
             Ok(ServicePortRec {
-                name: p.name.clone(),
+                name: port_name(p.name.as_ref()),
                 port: port(p.port, || format!("spec.ports[{i}].port"))?,
                 app_protocol: p.app_protocol.clone(),
             })
@@ -50,7 +56,7 @@ pub fn lower_endpoint_slice(slice: &EndpointSlice) -> Result<Option<EndpointSlic
     for (i, p) in slice.ports.iter().flatten().enumerate() {
         if let Some(number) = p.port {
             let number = port(number, || format!("ports[{i}].port"))?;
-            ports.push((p.name.clone(), number));
+            ports.push((port_name(p.name.as_ref()), number));
         }
     }
     let endpoints = slice
