@@ -100,12 +100,9 @@ fn http_listener_has_one_plain_chain_with_rds() {
         ),
         other => panic!("router without typed_config: {other:?}"),
     }
-    assert_eq!(
-        h.strip_port_mode,
-        Some(http_connection_manager::StripPortMode::StripAnyHostPort(
-            true
-        ))
-    );
+    // The Host header reaches the backend as sent; host matching ignores the port through
+    // the route configuration's `ignore_port_in_host_matching`.
+    assert_eq!(h.strip_port_mode, None);
     assert_eq!(h.use_remote_address.map(|b| b.value), Some(false));
     assert_eq!(h.normalize_path.map(|b| b.value), Some(true));
     assert!(!h.merge_slashes);

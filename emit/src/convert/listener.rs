@@ -127,10 +127,9 @@ fn http_connection_manager(chain: &FilterChainIr, routes: RouteSpecifier) -> Htt
             ))),
             ..Default::default()
         }],
-        // Virtual hosts list bare hostnames: match `Host: foo.example.com:8080` to them.
-        strip_port_mode: Some(http_connection_manager::StripPortMode::StripAnyHostPort(
-            true,
-        )),
+        // No `strip_port_mode`: the backend must see `Host` as the client sent it (Gateway API
+        // conformance checks `Host: foo.example.com:8080` arrives intact). Virtual host matching
+        // ignores the port through the route configuration's `ignore_port_in_host_matching`.
         // Behind a cloud load balancer the peer is not the client; trust nothing by default.
         use_remote_address: Some(BoolValue { value: false }),
         // RFC 3986 normalization before matching, so `/a/../b` cannot dodge a path match; `//`

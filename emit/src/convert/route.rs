@@ -224,12 +224,12 @@ fn redirect_action(rd: &RedirectIr, matched: &PathMatchIr) -> RedirectAction {
         // 302 and anything Envoy cannot send (Gateway API's default is 302).
         _ => RedirectResponseCode::Found,
     };
-    // Envoy fills what is unset from the request. The connection manager strips the port from
-    // `Host` (`strip_any_host_port`), so without `port_redirect` the Location has no port: right
-    // for a scheme change (Gateway API: the new scheme's well-known port, left out), while for a
-    // redirect with neither scheme nor port Gateway API wants the listener's port, which only the
-    // IR's producer knows (it sets `port` then). Envoy writes any `port_redirect` it is given, so
-    // the scheme's well-known port is dropped here, as Gateway API requires.
+    // Envoy fills what is unset from the request's `Host`; on a scheme change it drops that
+    // Host's port when it is the old scheme's well-known one (Gateway API: the new scheme's
+    // well-known port, left out). For a redirect with neither scheme nor port Gateway API wants
+    // the listener's port, which only the IR's producer knows (it sets `port` then). Envoy writes
+    // any `port_redirect` it is given, so the scheme's well-known port is dropped here, as
+    // Gateway API requires.
     let port = rd
         .port
         .filter(|&p| Some(p) != rd.scheme.as_deref().and_then(well_known_port));
