@@ -15,5 +15,19 @@
 //! - the `sluice-echo` binary, which runs one such backend from the command line for
 //!   manual poking (configured through the same environment variables as the
 //!   upstream image).
+//! - the conformance runner: [`cases`] reads `cases.json` into runnable cases, [`runner`]
+//!   runs them against `sluice serve` and one real Envoy per Gateway (SotW and Delta),
+//!   [`judge`] decides each response, [`certs`] makes the TLS Secrets the HTTPS tests need,
+//!   [`table`] renders the report; the `sluice-conformance` binary wraps it:
+//!
+//! ```text
+//! cargo build --bin sluice --bin sluice-conformance
+//! target/debug/sluice-conformance [--test HTTPRouteMatching] [--sotw|--delta]
+//! ```
 
+pub mod cases;
+pub mod certs;
 pub mod echo;
+pub mod judge;
+pub mod runner;
+pub mod table;
