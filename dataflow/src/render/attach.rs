@@ -187,3 +187,400 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod dataflow_tests {
+    use super::*;
+    use crate::render::grants::arrange_grants;
+    use crate::render::testing::*;
+
+    type H<'w> = Harness<'w, Attachment, ()>;
+
+    fn run(test: impl FnOnce(&mut H<'_>) + Send + Sync + 'static) {
+        run_stage(
+            |i| {
+                let views = views(i.classes, i.gateways, i.secrets, &arrange_grants(i.grants));
+                attach_routes(i.routes, i.namespaces, views)
+            },
+            test,
+        );
+    }
+
+    fn gw() -> ObjectKey {
+        key("infra", "gw")
+    }
+
+    /// Our Gateway `infra/gw` with these listeners.
+    fn gateway(h: &mut H<'_>, listeners: Vec<ListenerRec>) {
+        h.upsert(mk_class(CLASS));
+        h.upsert(mk_gateway("infra", "gw", listeners));
+    }
+
+    /// Route `apps/r` with these parentRefs and hostnames, one rule.
+    fn route(parents: Vec<ParentRef>, hostnames: &[&str]) -> HttpRouteRec {
+        HttpRouteRec {
+            hostnames: hostnames.iter().map(|h| h.to_string()).collect(),
+            ..mk_route("apps", "r", parents, vec![mk_rule("/", vec![])])
+        }
+    }
+
+    fn attached(l: &ListenerRec, index: usize, hosts: &[&str]) -> AttachedListener {
+        AttachedListener {
+            index,
+            name: l.name,
+            port: l.port,
+            https: l.protocol == Protocol::Https,
+            hosts: hosts.iter().map(|h| h.to_string()).collect(),
+        }
+    }
+
+    fn outcome(
+        r: &HttpRouteRec,
+        parent: &ParentRef,
+        outcome: Result<Vec<AttachedListener>, Failure>,
+    ) -> Attachment {
+        Attachment {
+            route: Arc::new(r.clone()),
+            parent: parent.clone(),
+            outcome,
+        }
+    }
+
+    fn fails(r: &HttpRouteRec, parent: &ParentRef, reason: &str, message: &str) -> Attachment {
+        outcome(r, parent, Err(failure(reason, message)))
+    }
+
+    #[test]
+    fn a_route_attaches_to_the_listeners_it_names() {
+        run(|h| {
+            let http = mk_listener("http", 80);
+            let other = mk_listener("other", 8080);
+            gateway(h, vec![http.clone(), other.clone()]);
+            let parent = mk_parent(gw());
+            let r = route(vec![parent.clone()], &["a.example.com"]);
+            h.upsert(&r);
+            assert_eq!(
+                h.step(),
+                vec![(
+                    outcome(
+                        &r,
+                        &parent,
+                        Ok(vec![
+                            attached(&http, 0, &["a.example.com"]),
+                            attached(&other, 1, &["a.example.com"]),
+                        ])
+                    ),
+                    1
+                )]
+            );
+
+            // By section, by port, and the route gone.
+            let by_section = mk_parent_section(gw(), "other");
+            let by_port = ParentRef {
+                port: Some(80),
+                ..mk_parent(gw())
+            };
+            let r2 = route(vec![by_section.clone(), by_port.clone()], &[]);
+            h.upsert(&r2);
+            assert_eq!(
+                h.step(),
+                changes(vec![
+                    (
+                        outcome(
+                            &r,
+                            &parent,
+                            Ok(vec![
+                                attached(&http, 0, &["a.example.com"]),
+                                attached(&other, 1, &["a.example.com"]),
+                            ])
+                        ),
+                        -1
+                    ),
+                    (
+                        outcome(&r2, &by_section, Ok(vec![attached(&other, 1, &["*"])])),
+                        1
+                    ),
+                    (
+                        outcome(&r2, &by_port, Ok(vec![attached(&http, 0, &["*"])])),
+                        1
+                    ),
+                ])
+            );
+            h.delete(&r2);
+            assert_eq!(
+                h.step(),
+                changes(vec![
+                    (
+                        outcome(&r2, &by_section, Ok(vec![attached(&other, 1, &["*"])])),
+                        -1
+                    ),
+                    (
+                        outcome(&r2, &by_port, Ok(vec![attached(&http, 0, &["*"])])),
+                        -1
+                    ),
+                ])
+            );
+        });
+    }
+
+    #[test]
+    fn no_matching_parent_until_the_route_names_an_existing_listener() {
+        run(|h| {
+            let http = mk_listener("http", 80);
+            gateway(h, vec![http.clone()]);
+            let wrong = mk_parent_section(gw(), "nope");
+            let r = route(vec![wrong.clone()], &[]);
+            h.upsert(&r);
+            let failed = fails(
+                &r,
+                &wrong,
+                "NoMatchingParent",
+                "no listener matches the parentRef",
+            );
+            assert_eq!(h.step(), vec![(failed.clone(), 1)]);
+
+            let right = mk_parent_section(gw(), "http");
+            let fixed = route(vec![right.clone()], &[]);
+            h.upsert(&fixed);
+            assert_eq!(
+                h.step(),
+                changes(vec![
+                    (failed, -1),
+                    (
+                        outcome(&fixed, &right, Ok(vec![attached(&http, 0, &["*"])])),
+                        1
+                    ),
+                ])
+            );
+
+            // A port no listener has.
+            let port = ParentRef {
+                port: Some(81),
+                ..right.clone()
+            };
+            let by_port = route(vec![port.clone()], &[]);
+            h.upsert(&by_port);
+            assert_eq!(
+                h.step(),
+                changes(vec![
+                    (
+                        outcome(&fixed, &right, Ok(vec![attached(&http, 0, &["*"])])),
+                        -1
+                    ),
+                    (
+                        fails(
+                            &by_port,
+                            &port,
+                            "NoMatchingParent",
+                            "no listener matches the parentRef"
+                        ),
+                        1
+                    ),
+                ])
+            );
+        });
+    }
+
+    #[test]
+    fn a_selector_follows_the_namespace_labels() {
+        run(|h| {
+            let selective = ListenerRec {
+                allowed_namespaces: AllowedNamespaces::Selector(LabelSelector {
+                    match_labels: [("env".to_string(), "prod".to_string())].into(),
+                    match_expressions: vec![],
+                }),
+                ..mk_listener("http", 80)
+            };
+            gateway(h, vec![selective.clone()]);
+            let parent = mk_parent(gw());
+            let r = route(vec![parent.clone()], &[]);
+            h.upsert(&r);
+            // No Namespace record: no labels.
+            let denied = fails(
+                &r,
+                &parent,
+                "NotAllowedByListeners",
+                "no listener allows this route",
+            );
+            let allowed = outcome(&r, &parent, Ok(vec![attached(&selective, 0, &["*"])]));
+            assert_eq!(h.step(), vec![(denied.clone(), 1)]);
+
+            h.upsert(mk_namespace("apps", &[("env", "prod")]));
+            assert_eq!(
+                h.step(),
+                changes(vec![(denied.clone(), -1), (allowed.clone(), 1)])
+            );
+
+            h.upsert(mk_namespace("apps", &[("env", "dev")]));
+            assert_eq!(
+                h.step(),
+                changes(vec![(allowed.clone(), -1), (denied.clone(), 1)])
+            );
+
+            // Gone or mislabelled: denied either way, so nothing changes.
+            h.delete(mk_namespace("apps", &[]));
+            assert_eq!(h.step(), vec![]);
+
+            // Labels of another namespace do not matter.
+            h.upsert(mk_namespace("web", &[("env", "prod")]));
+            assert_eq!(h.step(), vec![]);
+
+            h.upsert(mk_namespace("apps", &[("env", "prod"), ("team", "a")]));
+            assert_eq!(h.step(), changes(vec![(denied, -1), (allowed, 1)]));
+        });
+    }
+
+    #[test]
+    fn same_namespace_listeners_refuse_other_namespaces() {
+        run(|h| {
+            let same = ListenerRec {
+                allowed_namespaces: AllowedNamespaces::Same,
+                ..mk_listener("http", 80)
+            };
+            gateway(h, vec![same.clone()]);
+            let parent = mk_parent(gw());
+            let r = route(vec![parent.clone()], &[]);
+            let local = HttpRouteRec {
+                key: key("infra", "r"),
+                ..r.clone()
+            };
+            h.upsert(&r);
+            h.upsert(&local);
+            assert_eq!(
+                h.step(),
+                changes(vec![
+                    (
+                        fails(
+                            &r,
+                            &parent,
+                            "NotAllowedByListeners",
+                            "no listener allows this route"
+                        ),
+                        1
+                    ),
+                    (
+                        outcome(&local, &parent, Ok(vec![attached(&same, 0, &["*"])])),
+                        1
+                    ),
+                ])
+            );
+        });
+    }
+
+    #[test]
+    fn hostnames_must_intersect() {
+        run(|h| {
+            let wild = ListenerRec {
+                hostname: Some("*.example.com".into()),
+                ..mk_listener("http", 80)
+            };
+            gateway(h, vec![wild.clone()]);
+            let parent = mk_parent(gw());
+            let r = route(vec![parent.clone()], &["foo.other.com"]);
+            h.upsert(&r);
+            let failed = fails(
+                &r,
+                &parent,
+                "NoMatchingListenerHostname",
+                "no listener hostname matches",
+            );
+            assert_eq!(h.step(), vec![(failed.clone(), 1)]);
+
+            // Only the intersecting names are served.
+            let fixed = route(vec![parent.clone()], &["foo.other.com", "a.example.com"]);
+            h.upsert(&fixed);
+            assert_eq!(
+                h.step(),
+                changes(vec![
+                    (failed, -1),
+                    (
+                        outcome(
+                            &fixed,
+                            &parent,
+                            Ok(vec![attached(&wild, 0, &["a.example.com"])])
+                        ),
+                        1
+                    ),
+                ])
+            );
+        });
+    }
+
+    #[test]
+    fn an_invalid_listener_matches_but_takes_no_route_until_fixed() {
+        run(|h| {
+            let https = mk_https_listener("https", 443, None, key("infra", "cert"));
+            gateway(h, vec![https.clone()]);
+            let parent = mk_parent_section(gw(), "https");
+            let r = route(vec![parent.clone()], &[]);
+            h.upsert(&r);
+            let failed = fails(
+                &r,
+                &parent,
+                "NoMatchingParent",
+                "every matching listener is invalid",
+            );
+            assert_eq!(h.step(), vec![(failed.clone(), 1)]);
+
+            h.upsert(mk_secret("infra", "cert"));
+            let ok = outcome(&r, &parent, Ok(vec![attached(&https, 0, &["*"])]));
+            assert_eq!(
+                h.step(),
+                changes(vec![(failed.clone(), -1), (ok.clone(), 1)])
+            );
+
+            h.delete(mk_secret("infra", "cert"));
+            assert_eq!(h.step(), changes(vec![(ok, -1), (failed, 1)]));
+        });
+    }
+
+    #[test]
+    fn only_our_gateways_and_each_distinct_parent_once() {
+        run(|h| {
+            let http = mk_listener("http", 80);
+            gateway(h, vec![http.clone()]);
+            h.upsert(GatewayRec {
+                class: sym("not-ours"),
+                ..mk_gateway("infra", "theirs", vec![http.clone()])
+            });
+            let parent = mk_parent(gw());
+            let service_parent = ParentRef {
+                group: String::new(),
+                kind: "Service".into(),
+                ..mk_parent(key("apps", "svc"))
+            };
+            let r = route(
+                vec![
+                    parent.clone(),
+                    parent.clone(),
+                    mk_parent(key("infra", "theirs")),
+                    mk_parent(key("infra", "missing")),
+                    service_parent,
+                ],
+                &[],
+            );
+            h.upsert(&r);
+            assert_eq!(
+                h.step(),
+                vec![(
+                    outcome(&r, &parent, Ok(vec![attached(&http, 0, &["*"])])),
+                    1
+                )]
+            );
+
+            // The Gateway becomes ours.
+            h.upsert(GatewayRec {
+                class: sym(CLASS),
+                ..mk_gateway("infra", "theirs", vec![http.clone()])
+            });
+            let theirs = mk_parent(key("infra", "theirs"));
+            assert_eq!(
+                h.step(),
+                vec![(
+                    outcome(&r, &theirs, Ok(vec![attached(&http, 0, &["*"])])),
+                    1
+                )]
+            );
+        });
+    }
+}

@@ -72,3 +72,141 @@ pub fn gateway_views<'s>(
             out.push((GatewayView { rec, tls }, 1));
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::grants::arrange_grants;
+    use crate::render::testing::*;
+
+    fn run_ours(
+        test: impl FnOnce(&mut Harness<'_, (ObjectKey, Arc<GatewayRec>), ()>) + Send + Sync + 'static,
+    ) {
+        run_stage(
+            |i| our_gateways(i.classes, i.gateways, &RenderConfig::default()),
+            test,
+        );
+    }
+
+    fn run_views(
+        test: impl FnOnce(&mut Harness<'_, (ObjectKey, GatewayView), ()>) + Send + Sync + 'static,
+    ) {
+        run_stage(
+            |i| views(i.classes, i.gateways, i.secrets, &arrange_grants(i.grants)),
+            test,
+        );
+    }
+
+    fn ours(g: &GatewayRec) -> (ObjectKey, Arc<GatewayRec>) {
+        (g.key, Arc::new(g.clone()))
+    }
+
+    #[test]
+    fn a_gateway_of_our_class_is_ours() {
+        run_ours(|h| {
+            let gw = mk_gateway("infra", "gw", vec![mk_listener("http", 80)]);
+            h.upsert(mk_class(CLASS));
+            h.upsert(&gw);
+            assert_eq!(h.step(), vec![(ours(&gw), 1)]);
+
+            // An edit replaces the record; deletion retracts it.
+            let edited = GatewayRec {
+                generation: 2,
+                ..gw.clone()
+            };
+            h.upsert(&edited);
+            assert_eq!(h.step(), changes(vec![(ours(&gw), -1), (ours(&edited), 1)]));
+            h.delete(&edited);
+            assert_eq!(h.step(), vec![(ours(&edited), -1)]);
+        });
+    }
+
+    #[test]
+    fn the_class_decides_and_may_arrive_or_change_controller_later() {
+        run_ours(|h| {
+            let gw = mk_gateway("infra", "gw", vec![mk_listener("http", 80)]);
+            let theirs = GatewayClassRec {
+                controller: sym("example.com/other"),
+                ..mk_class(CLASS)
+            };
+            h.upsert(&gw);
+            assert_eq!(h.step(), vec![]);
+
+            h.upsert(&theirs);
+            assert_eq!(h.step(), vec![]);
+
+            h.upsert(mk_class(CLASS));
+            assert_eq!(h.step(), vec![(ours(&gw), 1)]);
+
+            // A Gateway of another class is not ours.
+            h.upsert(GatewayRec {
+                key: key("infra", "other"),
+                class: sym("not-ours"),
+                ..gw.clone()
+            });
+            assert_eq!(h.step(), vec![]);
+
+            h.delete(mk_class(CLASS));
+            assert_eq!(h.step(), vec![(ours(&gw), -1)]);
+        });
+    }
+
+    #[test]
+    fn views_pair_each_listener_with_its_certificate_verdict() {
+        run_views(|h| {
+            let gw = mk_gateway(
+                "infra",
+                "gw",
+                vec![
+                    mk_listener("http", 80),
+                    mk_https_listener("https", 443, None, key("infra", "cert")),
+                ],
+            );
+            h.upsert(mk_class(CLASS));
+            h.upsert(&gw);
+            h.upsert(mk_secret("infra", "cert"));
+            let view = |tls| {
+                (
+                    gw.key,
+                    GatewayView {
+                        rec: Arc::new(gw.clone()),
+                        tls: vec![Ok(None), tls],
+                    },
+                )
+            };
+            let ok = view(Ok(Some(mk_tls("infra", "cert"))));
+            assert_eq!(h.step(), vec![(ok.clone(), 1)]);
+            assert!(ok.1.usable(0) && ok.1.usable(1));
+
+            h.delete(mk_secret("infra", "cert"));
+            let missing = view(Err(failure(
+                "InvalidCertificateRef",
+                "Secret infra/cert not found or not a TLS secret",
+            )));
+            assert_eq!(h.step(), changes(vec![(ok, -1), (missing.clone(), 1)]));
+            assert!(missing.1.usable(0) && !missing.1.usable(1));
+        });
+    }
+
+    #[test]
+    fn a_listener_problem_makes_it_unusable_whatever_its_certificate() {
+        run_views(|h| {
+            let gw = mk_gateway(
+                "infra",
+                "gw",
+                vec![ListenerRec {
+                    problem: Some(ListenerProblem::Conflicted("HostnameConflict".into())),
+                    ..mk_listener("http", 80)
+                }],
+            );
+            h.upsert(mk_class(CLASS));
+            h.upsert(&gw);
+            let view = GatewayView {
+                rec: Arc::new(gw.clone()),
+                tls: vec![Ok(None)],
+            };
+            assert!(!view.usable(0));
+            assert_eq!(h.step(), vec![((gw.key, view), 1)]);
+        });
+    }
+}

@@ -56,3 +56,141 @@ pub fn check_grants<'s, K: crate::render::Key>(
         })
         .distinct()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::testing::*;
+
+    /// An HTTPRoute of `from_ns` referring to the Service `to`.
+    fn query(from_ns: &str, to: ObjectKey) -> GrantQuery {
+        GrantQuery {
+            from_group: GATEWAY_GROUP.into(),
+            from_kind: "HTTPRoute".into(),
+            from_ns: sym(from_ns),
+            to_group: String::new(),
+            to_kind: "Service".into(),
+            to,
+        }
+    }
+
+    /// `check_grants` over the grant records and the queries fed as the extra input.
+    fn run(
+        test: impl FnOnce(&mut Harness<'_, (u32, GrantQuery), (GrantQuery, u32)>)
+        + Send
+        + Sync
+        + 'static,
+    ) {
+        run_stage_with(
+            |inputs, queries| check_grants(queries, &arrange_grants(inputs.grants)),
+            test,
+        );
+    }
+
+    #[test]
+    fn a_grant_permits_its_query() {
+        run(|h| {
+            let q = query("apps", key("backends", "svc"));
+            h.update_extra((q.clone(), 1), 1);
+            h.upsert(mk_service_grant("backends", "apps", Some("svc")));
+            assert_eq!(h.step(), vec![((1, q), 1)]);
+        });
+    }
+
+    #[test]
+    fn a_grant_added_later_permits_and_its_deletion_retracts() {
+        run(|h| {
+            let q = query("apps", key("backends", "svc"));
+            h.update_extra((q.clone(), 1), 1);
+            assert_eq!(h.step(), vec![]);
+
+            h.upsert(mk_service_grant("backends", "apps", Some("svc")));
+            assert_eq!(h.step(), vec![((1, q.clone()), 1)]);
+
+            h.delete(mk_service_grant("backends", "apps", Some("svc")));
+            assert_eq!(h.step(), vec![((1, q.clone()), -1)]);
+
+            // A query withdrawn while granted retracts too.
+            h.upsert(mk_service_grant("backends", "apps", Some("svc")));
+            assert_eq!(h.step(), vec![((1, q.clone()), 1)]);
+            h.update_extra((q.clone(), 1), -1);
+            assert_eq!(h.step(), vec![((1, q), -1)]);
+        });
+    }
+
+    #[test]
+    fn wildcard_to_name_permits_every_object_of_the_kind_in_the_grant_namespace_only() {
+        run(|h| {
+            let svc = query("apps", key("backends", "svc"));
+            let other = query("apps", key("backends", "other"));
+            let from_elsewhere = query("web", key("backends", "svc"));
+            let other_ns = query("apps", key("elsewhere", "svc"));
+            let secret = GrantQuery {
+                to_kind: "Secret".into(),
+                ..svc.clone()
+            };
+            for (i, q) in [&svc, &other, &from_elsewhere, &other_ns, &secret]
+                .into_iter()
+                .enumerate()
+            {
+                h.update_extra((q.clone(), i as u32), 1);
+            }
+            h.upsert(mk_service_grant("backends", "apps", None));
+            assert_eq!(
+                h.step(),
+                changes(vec![((0, svc.clone()), 1), ((1, other.clone()), 1)])
+            );
+
+            // Narrowing the grant to one name retracts the other.
+            h.upsert(mk_service_grant("backends", "apps", Some("svc")));
+            assert_eq!(h.step(), vec![((1, other), -1)]);
+        });
+    }
+
+    #[test]
+    fn two_grants_permitting_one_query_answer_once() {
+        run(|h| {
+            let q = query("apps", key("backends", "svc"));
+            h.update_extra((q.clone(), 7), 1);
+            let named = mk_service_grant("backends", "apps", Some("svc"));
+            let all = ReferenceGrantRec {
+                key: key("backends", "all"),
+                ..mk_service_grant("backends", "apps", None)
+            };
+            h.upsert(&named);
+            h.upsert(&all);
+            assert_eq!(h.step(), vec![((7, q.clone()), 1)]);
+
+            h.delete(&named);
+            assert_eq!(h.step(), vec![]);
+
+            h.delete(&all);
+            assert_eq!(h.step(), vec![((7, q), -1)]);
+        });
+    }
+
+    #[test]
+    fn grants_are_arranged_by_each_distinct_from_namespace() {
+        run_stage(
+            |inputs| arrange_grants(inputs.grants).as_collection(|k, g| (*k, g.key)),
+            |h| {
+                let mut g = mk_service_grant("backends", "apps", None);
+                let from = g.from[0].clone();
+                g.from = vec![
+                    from.clone(),
+                    GrantFrom {
+                        kind: "GRPCRoute".into(),
+                        ..from.clone()
+                    },
+                    GrantFrom {
+                        ns: sym("web"),
+                        ..from
+                    },
+                ];
+                h.upsert(&g);
+                let at = |from: &str| ((sym(from), sym("backends")), g.key);
+                assert_eq!(h.step(), changes(vec![(at("apps"), 1), (at("web"), 1)]));
+            },
+        );
+    }
+}

@@ -21,6 +21,8 @@ mod listeners;
 mod route_configs;
 mod routes;
 mod status;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::sync::Arc;
 

@@ -105,3 +105,360 @@ pub fn render_route_configs<'s>(
         })
         .map(|(_, rc)| rc)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::testing::*;
+
+    /// A route configuration seen as its name and, per virtual host, its name, domains and
+    /// route names in order.
+    type Shape = (String, Vec<(String, Vec<String>, Vec<String>)>);
+
+    fn shape(rc: &RouteConfigIr) -> Shape {
+        (
+            rc.name.clone(),
+            rc.virtual_hosts
+                .iter()
+                .map(|v| {
+                    (
+                        v.name.clone(),
+                        v.domains.clone(),
+                        v.routes.iter().map(|r| r.name.clone()).collect(),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    fn build(i: crate::render::Inputs<'_>) -> Col<'_, RouteConfigIr> {
+        let u = upstream(i);
+        render_route_configs(u.views, u.attachments, u.rendered)
+    }
+
+    fn run(test: impl FnOnce(&mut Harness<'_, Shape, ()>) + Send + Sync + 'static) {
+        run_stage(|i| build(i).map(|rc| shape(&rc)), test);
+    }
+
+    fn rc(name: &str, vhosts: &[(&str, &[&str])]) -> Shape {
+        (
+            name.to_string(),
+            vhosts
+                .iter()
+                .map(|(host, routes)| {
+                    (
+                        format!("{name}/{host}"),
+                        vec![host.to_string()],
+                        routes.iter().map(|r| r.to_string()).collect(),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    fn gw() -> ObjectKey {
+        key("infra", "gw")
+    }
+
+    fn setup<D: differential_dataflow::Data>(
+        h: &mut Harness<'_, D, ()>,
+        listeners: Vec<ListenerRec>,
+    ) {
+        h.upsert(mk_class(CLASS));
+        h.upsert(mk_gateway("infra", "gw", listeners));
+        h.upsert(mk_secret("infra", "cert"));
+        h.upsert(mk_service("apps", "svc", &[(None, 80)]));
+    }
+
+    /// `apps/{name}` on `parent`, one rule matching `path`.
+    fn route(name: &str, parent: ParentRef, path: PathMatch) -> HttpRouteRec {
+        let mut rule = mk_rule("/", vec![mk_service_ref(key("apps", "svc"), 80)]);
+        rule.matches = vec![mk_match(path)];
+        mk_route("apps", name, vec![parent], vec![rule])
+    }
+
+    fn prefix(p: &str) -> PathMatch {
+        PathMatch::Prefix(p.into())
+    }
+
+    fn name(route: &str, rule: usize) -> String {
+        format!("apps/{route}/rule/{rule}/match/0")
+    }
+
+    #[test]
+    fn every_usable_listener_has_a_route_configuration_even_without_routes() {
+        run(|h| {
+            setup(
+                h,
+                vec![
+                    mk_listener("http", 80),
+                    mk_https_listener("https", 443, None, key("infra", "cert")),
+                    mk_https_listener("broken", 8443, None, key("infra", "missing")),
+                ],
+            );
+            assert_eq!(
+                h.step(),
+                changes(vec![
+                    (rc("infra/gw/80", &[]), 1),
+                    (rc("infra/gw/443/https", &[]), 1),
+                ])
+            );
+
+            // The missing Secret appears: its listener gets one too.
+            h.upsert(mk_secret("infra", "missing"));
+            assert_eq!(h.step(), vec![(rc("infra/gw/8443/broken", &[]), 1)]);
+
+            h.delete(mk_gateway("infra", "gw", vec![]));
+            assert_eq!(
+                h.step(),
+                changes(vec![
+                    (rc("infra/gw/80", &[]), -1),
+                    (rc("infra/gw/443/https", &[]), -1),
+                    (rc("infra/gw/8443/broken", &[]), -1),
+                ])
+            );
+        });
+    }
+
+    #[test]
+    fn one_virtual_host_per_hostname_with_the_rendered_routes() {
+        run_stage(build, |h| {
+            setup(h, vec![mk_listener("http", 80)]);
+            let r = HttpRouteRec {
+                hostnames: vec!["b.example.com".into(), "a.example.com".into()],
+                ..route("r", mk_parent(gw()), prefix("/"))
+            };
+            h.upsert(&r);
+            let entry = RouteIr {
+                name: name("r", 0),
+                path: PathMatchIr::Prefix("/".into()),
+                headers: vec![],
+                query: vec![],
+                action: ActionIr::Forward(ForwardIr {
+                    clusters: vec![WeightedClusterIr {
+                        cluster: "svc/apps/svc/80".into(),
+                        weight: 1,
+                        request_headers: HeaderOpsIr::default(),
+                        response_headers: HeaderOpsIr::default(),
+                    }],
+                    timeout_ms: None,
+                    per_try_timeout_ms: None,
+                    host_rewrite: None,
+                    path_rewrite: None,
+                    mirrors: vec![],
+                }),
+                request_headers: HeaderOpsIr::default(),
+                response_headers: HeaderOpsIr::default(),
+            };
+            let vhost = |host: &str| VirtualHostIr {
+                name: format!("infra/gw/80/{host}"),
+                domains: vec![host.into()],
+                routes: vec![entry.clone()],
+            };
+            assert_eq!(
+                h.step(),
+                vec![(
+                    RouteConfigIr {
+                        name: "infra/gw/80".into(),
+                        virtual_hosts: vec![vhost("a.example.com"), vhost("b.example.com")],
+                    },
+                    1
+                )]
+            );
+        });
+    }
+
+    #[test]
+    fn routes_sort_in_gateway_api_precedence_order() {
+        run(|h| {
+            setup(h, vec![mk_listener("http", 80)]);
+            let p = || mk_parent(gw());
+            let at = |r: HttpRouteRec, created| HttpRouteRec { created, ..r };
+            let mut get = route("r-get", p(), prefix("/api"));
+            get.rules[0].matches[0].method = Some("GET".into());
+            let mut hdr = route("r-hdr", p(), prefix("/api"));
+            hdr.rules[0].matches[0].headers.push(KeyValueMatch {
+                name: "x".into(),
+                value: StringMatch::Exact("1".into()),
+            });
+            let mut multi = route("r-multi", p(), prefix("/api/long"));
+            let mut second = multi.rules[0].clone();
+            second.matches = vec![mk_match(prefix("/b"))];
+            multi.rules.push(second);
+            let routes = vec![
+                route("r-root", p(), prefix("/")),
+                at(route("r-api", p(), prefix("/api")), 100),
+                at(route("a-api", p(), prefix("/api")), 100),
+                at(route("z-old", p(), prefix("/api")), 50),
+                route("r-exact", p(), PathMatch::Exact("/api/v1".into())),
+                route("r-regex", p(), PathMatch::Regex("/api/.*".into())),
+                get.clone(),
+                hdr,
+                multi,
+            ];
+            for r in &routes {
+                h.upsert(r);
+            }
+            let order = [
+                name("r-exact", 0),
+                name("r-regex", 0),
+                name("r-multi", 0),
+                name("r-get", 0),
+                name("r-hdr", 0),
+                name("z-old", 0),
+                name("a-api", 0),
+                name("r-api", 0),
+                name("r-multi", 1),
+                name("r-root", 0),
+            ];
+            let all: Vec<&str> = order.iter().map(String::as_str).collect();
+            let full = rc("infra/gw/80", &[("*", &all)]);
+            assert_eq!(h.step(), vec![(full.clone(), 1)]);
+
+            // Removing one re-renders the configuration without it.
+            h.delete(&get);
+            let without: Vec<&str> = all
+                .iter()
+                .copied()
+                .filter(|n| !n.starts_with("apps/r-get/"))
+                .collect();
+            let smaller = rc("infra/gw/80", &[("*", &without)]);
+            assert_eq!(h.step(), changes(vec![(full, -1), (smaller.clone(), 1)]));
+
+            // A route for one hostname adds its own virtual host.
+            h.upsert(HttpRouteRec {
+                hostnames: vec!["foo.example.com".into()],
+                ..route("foo", p(), prefix("/"))
+            });
+            let foo = name("foo", 0);
+            assert_eq!(
+                h.step(),
+                changes(vec![
+                    (smaller, -1),
+                    (
+                        rc(
+                            "infra/gw/80",
+                            &[("*", &without), ("foo.example.com", &[foo.as_str()])]
+                        ),
+                        1
+                    ),
+                ])
+            );
+        });
+    }
+
+    #[test]
+    fn a_route_moving_between_listeners_re_renders_both_configurations() {
+        run(|h| {
+            setup(
+                h,
+                vec![
+                    mk_listener("http", 80),
+                    mk_https_listener("https", 443, None, key("infra", "cert")),
+                ],
+            );
+            let r = route("r", mk_parent_section(gw(), "http"), prefix("/"));
+            h.upsert(&r);
+            let n = name("r", 0);
+            let with = |rc_name: &str| rc(rc_name, &[("*", &[n.as_str()])]);
+            assert_eq!(
+                h.step(),
+                changes(vec![
+                    (with("infra/gw/80"), 1),
+                    (rc("infra/gw/443/https", &[]), 1),
+                ])
+            );
+
+            h.upsert(route("r", mk_parent_section(gw(), "https"), prefix("/")));
+            assert_eq!(
+                h.step(),
+                changes(vec![
+                    (with("infra/gw/80"), -1),
+                    (rc("infra/gw/80", &[]), 1),
+                    (rc("infra/gw/443/https", &[]), -1),
+                    (with("infra/gw/443/https"), 1),
+                ])
+            );
+
+            // Editing its rules touches only the configuration it is in.
+            let mut two = route("r", mk_parent_section(gw(), "https"), prefix("/"));
+            let mut longer = two.rules[0].clone();
+            longer.matches = vec![mk_match(prefix("/v2"))];
+            two.rules.push(longer);
+            h.upsert(&two);
+            let n1 = name("r", 1);
+            let both = rc("infra/gw/443/https", &[("*", &[n1.as_str(), n.as_str()])]);
+            assert_eq!(
+                h.step(),
+                changes(vec![(with("infra/gw/443/https"), -1), (both.clone(), 1)])
+            );
+
+            h.delete(&r);
+            assert_eq!(
+                h.step(),
+                changes(vec![(both, -1), (rc("infra/gw/443/https", &[]), 1)])
+            );
+        });
+    }
+
+    #[test]
+    fn http_listeners_sharing_a_port_share_one_configuration() {
+        run(|h| {
+            let host = |name: &str, host: &str| ListenerRec {
+                hostname: Some(host.into()),
+                ..mk_listener(name, 80)
+            };
+            setup(
+                h,
+                vec![host("a", "a.example.com"), host("b", "b.example.com")],
+            );
+            h.upsert(route("r", mk_parent(gw()), prefix("/")));
+            let n = name("r", 0);
+            assert_eq!(
+                h.step(),
+                vec![(
+                    rc(
+                        "infra/gw/80",
+                        &[
+                            ("a.example.com", &[n.as_str()]),
+                            ("b.example.com", &[n.as_str()])
+                        ]
+                    ),
+                    1
+                )]
+            );
+        });
+    }
+
+    /// Gateway API's last cross-route tie-break is "alphabetical order by `{namespace}/{name}`":
+    /// `a-b/r` sorts before `a/r` (`-` < `/`), while comparing namespace then name puts `a/r`
+    /// first.
+    #[test]
+    #[ignore = "bug: the namespace/name tie-break compares (namespace, name), not the joined text"]
+    fn the_last_tie_break_is_the_namespace_slash_name_text() {
+        run(|h| {
+            setup(h, vec![mk_listener("http", 80)]);
+            let r = route("r", mk_parent(gw()), prefix("/"));
+            let other = HttpRouteRec {
+                key: key("a-b", "r"),
+                ..r.clone()
+            };
+            let r = HttpRouteRec {
+                key: key("a", "r"),
+                ..r
+            };
+            h.upsert(&r);
+            h.upsert(&other);
+            assert_eq!(
+                h.step(),
+                vec![(
+                    rc(
+                        "infra/gw/80",
+                        &[("*", &["a-b/r/rule/0/match/0", "a/r/rule/0/match/0"])]
+                    ),
+                    1
+                )]
+            );
+        });
+    }
+}

@@ -378,3 +378,412 @@ fn header_ops(filters: &[FilterRec]) -> (HeaderOpsIr, HeaderOpsIr) {
     }
     (req, resp)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::backends::resolve_backends;
+    use crate::render::grants::arrange_grants;
+    use crate::render::testing::*;
+
+    /// A rendered route seen as its entries' `(name, action)`, its target clusters and its
+    /// `ResolvedRefs`.
+    type Summary = (Vec<(String, ActionIr)>, Vec<String>, Result<(), Failure>);
+
+    fn summary(r: &RenderedRoute) -> Summary {
+        (
+            r.entries
+                .iter()
+                .map(|e| (e.route.name.clone(), e.route.action.clone()))
+                .collect(),
+            r.targets.iter().map(|t| t.cluster.name.clone()).collect(),
+            r.resolved.clone(),
+        )
+    }
+
+    fn build(i: crate::render::Inputs<'_>) -> Col<'_, (ObjectKey, Arc<RenderedRoute>)> {
+        let targets = resolve_backends(
+            i.routes.clone(),
+            i.services,
+            i.backends,
+            &arrange_grants(i.grants),
+        );
+        render_routes(i.routes, targets, i.direct_responses)
+    }
+
+    fn run(test: impl FnOnce(&mut Harness<'_, (ObjectKey, Summary), ()>) + Send + Sync + 'static) {
+        run_stage(|i| build(i).map(|(k, r)| (k, summary(&r))), test);
+    }
+
+    fn forward(clusters: &[&str]) -> ActionIr {
+        ActionIr::Forward(ForwardIr {
+            clusters: clusters
+                .iter()
+                .map(|c| WeightedClusterIr {
+                    cluster: c.to_string(),
+                    weight: 1,
+                    request_headers: HeaderOpsIr::default(),
+                    response_headers: HeaderOpsIr::default(),
+                })
+                .collect(),
+            timeout_ms: None,
+            per_try_timeout_ms: None,
+            host_rewrite: None,
+            path_rewrite: None,
+            mirrors: vec![],
+        })
+    }
+
+    fn direct(status: u16, body: Option<&str>) -> ActionIr {
+        ActionIr::Direct {
+            status,
+            body: body.map(str::to_string),
+        }
+    }
+
+    /// `apps/r`'s summary: one entry per rule (one match each).
+    fn rendered(
+        actions: &[ActionIr],
+        targets: &[&str],
+        resolved: Result<(), Failure>,
+    ) -> (ObjectKey, Summary) {
+        (
+            key("apps", "r"),
+            (
+                actions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| (format!("apps/r/rule/{i}/match/0"), a.clone()))
+                    .collect(),
+                targets.iter().map(|t| t.to_string()).collect(),
+                resolved,
+            ),
+        )
+    }
+
+    fn route(rules: Vec<RuleRec>) -> HttpRouteRec {
+        mk_route("apps", "r", vec![], rules)
+    }
+
+    fn to_svc() -> RuleRec {
+        mk_rule("/", vec![mk_service_ref(key("apps", "svc"), 80)])
+    }
+
+    fn with_filter(rule: RuleRec, f: FilterRec) -> RuleRec {
+        let mut rule = rule;
+        rule.filters.push(f);
+        rule
+    }
+
+    const SVC: &str = "svc/apps/svc/80";
+
+    #[test]
+    fn rules_render_into_entries_with_precedence_in_rule_and_match_order() {
+        run_stage(build, |h| {
+            let mut rule = to_svc();
+            rule.matches.push(MatchRec {
+                path: PathMatch::Exact("/b".into()),
+                headers: vec![KeyValueMatch {
+                    name: "x".into(),
+                    value: StringMatch::Exact("1".into()),
+                }],
+                query: vec![KeyValueMatch {
+                    name: "q".into(),
+                    value: StringMatch::Regex("[0-9]+".into()),
+                }],
+                method: Some("GET".into()),
+            });
+            rule.matches[0].path = PathMatch::Prefix("/a".into());
+            rule.filters.push(FilterRec::RequestHeaders(HeaderMods {
+                set: vec![("x-a".into(), "1".into())],
+                ..HeaderMods::default()
+            }));
+            rule.backends[0]
+                .filters
+                .push(FilterRec::ResponseHeaders(HeaderMods {
+                    add: vec![("x-b".into(), "2".into())],
+                    ..HeaderMods::default()
+                }));
+            rule.timeout_ms = Some(1000);
+            let r = HttpRouteRec {
+                created: 5,
+                ..route(vec![rule])
+            };
+            h.upsert(&r);
+            h.upsert(mk_service("apps", "svc", &[(Some("http"), 80)]));
+
+            let action = ActionIr::Forward(ForwardIr {
+                clusters: vec![WeightedClusterIr {
+                    cluster: SVC.into(),
+                    weight: 1,
+                    request_headers: HeaderOpsIr::default(),
+                    response_headers: HeaderOpsIr {
+                        add: vec![("x-b".into(), "2".into())],
+                        ..HeaderOpsIr::default()
+                    },
+                }],
+                timeout_ms: Some(1000),
+                per_try_timeout_ms: None,
+                host_rewrite: None,
+                path_rewrite: None,
+                mirrors: vec![],
+            });
+            let request_headers = HeaderOpsIr {
+                set: vec![("x-a".into(), "1".into())],
+                ..HeaderOpsIr::default()
+            };
+            let precedence = |path_rank, len: i64, no_method, n: i64, matcher| Precedence {
+                path_rank,
+                neg_path_len: -len,
+                no_method,
+                neg_headers: -n,
+                neg_query: -n,
+                created: 5,
+                route: ("apps".into(), "r".into()),
+                rule: 0,
+                matcher,
+            };
+            let expected = RenderedRoute {
+                entries: vec![
+                    EntryIr {
+                        precedence: precedence(2, 2, true, 0, 0),
+                        route: RouteIr {
+                            name: "apps/r/rule/0/match/0".into(),
+                            path: PathMatchIr::Prefix("/a".into()),
+                            headers: vec![],
+                            query: vec![],
+                            action: action.clone(),
+                            request_headers: request_headers.clone(),
+                            response_headers: HeaderOpsIr::default(),
+                        },
+                    },
+                    EntryIr {
+                        precedence: precedence(0, 2, false, 1, 1),
+                        route: RouteIr {
+                            name: "apps/r/rule/0/match/1".into(),
+                            path: PathMatchIr::Exact("/b".into()),
+                            headers: vec![
+                                HeaderMatchIr {
+                                    name: "x".into(),
+                                    exact: Some("1".into()),
+                                    regex: None,
+                                },
+                                HeaderMatchIr {
+                                    name: ":method".into(),
+                                    exact: Some("GET".into()),
+                                    regex: None,
+                                },
+                            ],
+                            query: vec![HeaderMatchIr {
+                                name: "q".into(),
+                                exact: None,
+                                regex: Some("[0-9]+".into()),
+                            }],
+                            action,
+                            request_headers,
+                            response_headers: HeaderOpsIr::default(),
+                        },
+                    },
+                ],
+                targets: vec![TargetIr {
+                    cluster: ClusterIr {
+                        name: SVC.into(),
+                        discovery: DiscoveryIr::Eds,
+                        http2: false,
+                        connect_timeout_ms: CONNECT_TIMEOUT_MS,
+                    },
+                    endpoints_of: Some((key("apps", "svc"), Some("http".into()))),
+                }],
+                resolved: Ok(()),
+            };
+            assert_eq!(h.step(), vec![((r.key, Arc::new(expected)), 1)]);
+        });
+    }
+
+    #[test]
+    fn a_direct_response_appearing_later_replaces_the_500() {
+        run(|h| {
+            let ext = FilterRec::Extension {
+                group: KGATEWAY_GROUP.into(),
+                kind: "DirectResponse".into(),
+                name: sym("dr"),
+            };
+            h.upsert(route(vec![with_filter(mk_rule("/", vec![]), ext)]));
+            let missing = rendered(
+                &[direct(500, None)],
+                &[],
+                Err(failure(
+                    "BackendNotFound",
+                    "DirectResponse apps/dr not found",
+                )),
+            );
+            assert_eq!(h.step(), vec![(missing.clone(), 1)]);
+
+            h.upsert(mk_direct_response("apps", "dr", 418, Some("teapot")));
+            let teapot = rendered(&[direct(418, Some("teapot"))], &[], Ok(()));
+            assert_eq!(
+                h.step(),
+                changes(vec![(missing.clone(), -1), (teapot.clone(), 1)])
+            );
+
+            h.upsert(mk_direct_response("apps", "dr", 418, None));
+            let bare = rendered(&[direct(418, None)], &[], Ok(()));
+            assert_eq!(h.step(), changes(vec![(teapot, -1), (bare.clone(), 1)]));
+
+            // One of another namespace does not count.
+            h.upsert(mk_direct_response("web", "dr", 200, None));
+            assert_eq!(h.step(), vec![]);
+
+            h.delete(mk_direct_response("apps", "dr", 418, None));
+            assert_eq!(h.step(), changes(vec![(bare, -1), (missing, 1)]));
+        });
+    }
+
+    #[test]
+    fn an_invalid_rule_answers_500_until_fixed() {
+        run(|h| {
+            h.upsert(mk_service("apps", "svc", &[(None, 80)]));
+            let broken = RuleRec {
+                invalid: Some("bad timeout".into()),
+                ..to_svc()
+            };
+            h.upsert(route(vec![broken, mk_rule("/ok", vec![])]));
+            // The valid rule without backends answers 500 too, and nothing is forwarded to.
+            let invalid = rendered(&[direct(500, None), direct(500, None)], &[], Ok(()));
+            assert_eq!(h.step(), vec![(invalid.clone(), 1)]);
+
+            h.upsert(route(vec![to_svc(), mk_rule("/ok", vec![])]));
+            let fixed = rendered(&[forward(&[SVC]), direct(500, None)], &[SVC], Ok(()));
+            assert_eq!(h.step(), changes(vec![(invalid, -1), (fixed, 1)]));
+        });
+    }
+
+    #[test]
+    fn a_reference_grant_added_later_resolves_a_cross_namespace_backend() {
+        run(|h| {
+            let cross = mk_rule("/", vec![mk_service_ref(key("backends", "svc"), 80)]);
+            h.upsert(route(vec![cross]));
+            h.upsert(mk_service("backends", "svc", &[(None, 80)]));
+            let denied = rendered(
+                &[direct(500, None)],
+                &[],
+                Err(failure(
+                    "RefNotPermitted",
+                    "Service backends/svc is not granted",
+                )),
+            );
+            assert_eq!(h.step(), vec![(denied.clone(), 1)]);
+
+            let grant = mk_service_grant("backends", "apps", Some("svc"));
+            h.upsert(&grant);
+            let to = "svc/backends/svc/80";
+            let granted = rendered(&[forward(&[to])], &[to], Ok(()));
+            assert_eq!(
+                h.step(),
+                changes(vec![(denied.clone(), -1), (granted.clone(), 1)])
+            );
+
+            h.delete(&grant);
+            assert_eq!(h.step(), changes(vec![(granted, -1), (denied, 1)]));
+        });
+    }
+
+    #[test]
+    fn unsupported_kinds_and_zero_weight_failures() {
+        run(|h| {
+            h.upsert(mk_service("apps", "svc", &[(None, 80)]));
+            let bucket = mk_backend_ref(BackendTarget::Unsupported {
+                group: "example.com".into(),
+                kind: "Bucket".into(),
+                key: key("apps", "b"),
+            });
+            let missing = BackendRefRec {
+                weight: 0,
+                ..mk_service_ref(key("apps", "missing"), 80)
+            };
+            let unsupported = mk_rule("/", vec![bucket]);
+            let spare = mk_rule(
+                "/spare",
+                vec![mk_service_ref(key("apps", "svc"), 80), missing],
+            );
+            h.upsert(route(vec![unsupported, spare]));
+            // The first failure in rule order names `ResolvedRefs`; a failed zero-weight
+            // backend does not stop the rule forwarding.
+            let r = rendered(
+                &[direct(500, None), forward(&[SVC])],
+                &[SVC],
+                Err(failure(
+                    "InvalidKind",
+                    "unsupported backend kind example.com/Bucket",
+                )),
+            );
+            assert_eq!(h.step(), vec![(r.clone(), 1)]);
+
+            let ext = FilterRec::Extension {
+                group: "example.com".into(),
+                kind: "Thing".into(),
+                name: sym("t"),
+            };
+            h.upsert(route(vec![with_filter(to_svc(), ext)]));
+            let r2 = rendered(
+                &[direct(500, None)],
+                &[],
+                Err(failure(
+                    "InvalidKind",
+                    "unsupported extensionRef example.com/Thing",
+                )),
+            );
+            assert_eq!(h.step(), changes(vec![(r, -1), (r2, 1)]));
+        });
+    }
+
+    #[test]
+    fn a_redirect_wins_over_backends_and_mirrors_follow_their_target() {
+        run(|h| {
+            let redirect = FilterRec::Redirect(RedirectRec {
+                scheme: Some("https".into()),
+                hostname: None,
+                path: None,
+                port: None,
+                status_code: 301,
+            });
+            let mirror = FilterRec::Mirror(MirrorRec {
+                target: BackendTarget::Service {
+                    key: key("apps", "shadow"),
+                    port: Some(80),
+                },
+                fraction_ppm: 500_000,
+            });
+            h.upsert(mk_service("apps", "svc", &[(None, 80)]));
+            h.upsert(route(vec![
+                with_filter(to_svc(), redirect),
+                with_filter(to_svc(), mirror),
+            ]));
+            let redirected = ActionIr::Redirect(RedirectIr {
+                scheme: Some("https".into()),
+                host: None,
+                port: None,
+                path: None,
+                status_code: 301,
+            });
+            // The mirror's Service is missing: it is left out, silently.
+            let before = rendered(&[redirected.clone(), forward(&[SVC])], &[SVC], Ok(()));
+            assert_eq!(h.step(), vec![(before.clone(), 1)]);
+
+            h.upsert(mk_service("apps", "shadow", &[(None, 80)]));
+            let ActionIr::Forward(mut mirrored) = forward(&[SVC]) else {
+                unreachable!()
+            };
+            mirrored.mirrors.push(MirrorIr {
+                cluster: "svc/apps/shadow/80".into(),
+                fraction_ppm: 500_000,
+            });
+            let after = rendered(
+                &[redirected, ActionIr::Forward(mirrored)],
+                &[SVC, "svc/apps/shadow/80"],
+                Ok(()),
+            );
+            assert_eq!(h.step(), changes(vec![(before, -1), (after, 1)]));
+        });
+    }
+}
