@@ -523,6 +523,8 @@ struct Mesh<'a> {
     xds_port: u16,
     admin_port: u16,
     octet: u8,
+    /// The last host number of `127.0.{octet}.N` handed out.
+    next_host: u8,
     envoys: BTreeMap<NsName, Envoy>,
     epoch: u64,
 }
@@ -573,6 +575,7 @@ async fn run_mode(
         xds_port,
         admin_port,
         octet,
+        next_host: 0,
         envoys: BTreeMap::new(),
         epoch: 0,
     };
@@ -851,13 +854,32 @@ impl Mesh<'_> {
         Ok(())
     }
 
+    /// The next `127.0.{octet}.N` on which nobody listens on 80 or 443 (another run, say).
+    fn free_address(&mut self) -> anyhow::Result<Ipv4Addr> {
+        loop {
+            self.next_host = self.next_host.saturating_add(1);
+            if self.next_host == u8::MAX {
+                bail!("no free address left in 127.0.{}.0/24", self.octet);
+            }
+            let ip = Ipv4Addr::new(127, 0, self.octet, self.next_host);
+            let probe = [80, 443].map(|port| std::net::TcpListener::bind((ip, port)));
+            match probe.iter().find_map(|p| p.as_ref().err()) {
+                None => return Ok(ip),
+                Some(e) if e.kind() == std::io::ErrorKind::PermissionDenied => bail!(
+                    "cannot listen on {ip}:80 ({e}): the proxies need ports 80 and 443 \
+                     (run as root, or lower net.ipv4.ip_unprivileged_port_start)"
+                ),
+                Some(_) => continue,
+            }
+        }
+    }
+
     /// Starts the proxy of `gw` unless it runs.
     async fn ensure_envoy(&mut self, gw: &NsName) -> anyhow::Result<()> {
         if let Some(e) = self.envoys.get_mut(gw) {
             return e.proc.check_alive();
         }
-        let index = self.envoys.len() + 1;
-        let ip = Ipv4Addr::new(127, 0, self.octet, u8::try_from(index).unwrap_or(255));
+        let ip = self.free_address()?;
         let admin = free_ports(1)?[0];
         let tag = format!("{}-{}-{}", self.mode.name(), gw.namespace, gw.name);
         let mut cmd = Command::new(&self.opts.sluice);
