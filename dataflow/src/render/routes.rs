@@ -23,7 +23,8 @@ pub struct Precedence {
     neg_headers: i64,
     neg_query: i64,
     created: i64,
-    route: (String, String),
+    /// `namespace/name`, compared as text (so `a-b/r` sorts before `a/r`).
+    route: String,
     rule: usize,
     matcher: usize,
 }
@@ -195,7 +196,7 @@ impl Context<'_> {
                         neg_headers: -(m.headers.len() as i64),
                         neg_query: -(m.query.len() as i64),
                         created: r.created,
-                        route: (r.key.ns.to_string(), r.key.name.to_string()),
+                        route: format!("{}/{}", r.key.ns, r.key.name),
                         rule: ri,
                         matcher: mi,
                     },
@@ -539,7 +540,7 @@ mod tests {
                 neg_headers: -n,
                 neg_query: -n,
                 created: 5,
-                route: ("apps".into(), "r".into()),
+                route: "apps/r".into(),
                 rule: 0,
                 matcher,
             };

@@ -28,6 +28,6 @@ pub fn compare(
         .then_with(|| mb.headers.len().cmp(&ma.headers.len()))
         .then_with(|| mb.query.len().cmp(&ma.query.len()))
         .then_with(|| ra.created.cmp(&rb.created))
-        .then_with(|| ra.key.cmp_str(&rb.key))
+        .then_with(|| ra.key.to_string().cmp(&rb.key.to_string()))
         .then_with(|| (rule_a, match_a).cmp(&(rule_b, match_b)))
 }
