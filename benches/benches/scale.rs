@@ -12,13 +12,15 @@
 //!   output (default 2; 0 skips it)
 //! - `SLUICE_BENCH_EPOCHS_RSS`: route-edit epochs for the RSS growth figure (default 10,000)
 //! - `SLUICE_BENCH_SEED`: fleet and change seed (default 1)
+//! - `SLUICE_BENCH_KINDS`: comma-separated change kinds (`route-edit,endpoint-change`;
+//!   default all)
 //!
 //! Prints the Markdown report, writes `target/bench-<fleet>.json`, and redraws
 //! `target/bench-latency.svg` from every `target/bench-*.json` present.
 
 use std::path::PathBuf;
 
-use sluice_benches::fleet::FleetKind;
+use sluice_benches::fleet::{ChangeKind, FleetKind};
 use sluice_benches::harness::{self, BenchConfig, Report};
 
 fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
@@ -51,6 +53,13 @@ fn main() {
     };
     cfg.epochs_rss = env("SLUICE_BENCH_EPOCHS_RSS").unwrap_or(10_000);
     cfg.seed = env("SLUICE_BENCH_SEED").unwrap_or(1);
+    if let Ok(kinds) = std::env::var("SLUICE_BENCH_KINDS") {
+        cfg.kinds = kinds
+            .split(',')
+            .map(|k| k.trim().parse::<ChangeKind>())
+            .collect::<Result<_, _>>()
+            .unwrap_or_else(|e| panic!("SLUICE_BENCH_KINDS: {e}"));
+    }
     cfg.progress = true;
 
     let report = harness::run(&cfg);

@@ -177,6 +177,11 @@ pub struct Report {
     /// state, arrangements) plus its first output batch.
     pub rss_dataflow_bytes: i64,
     pub rss_epochs: usize,
+    /// Latency of those route-edit epochs (dataflow alone, nothing else between epochs),
+    /// warm-up included, and the xDS resources they emitted on average.
+    pub rss_epoch_p50_ms: f64,
+    pub rss_epoch_p99_ms: f64,
+    pub rss_epoch_resources_mean: f64,
     /// VmRSS after `rss_epochs` route edits minus VmRSS after a warm-up (`None`: skipped).
     pub rss_growth_over_10k_epochs_bytes: Option<i64>,
     /// Not measured yet: the ADS server is being written.
@@ -630,16 +635,23 @@ pub fn run(cfg: &BenchConfig) -> Report {
         );
         let mut ignored = 0;
         let mut before = 0;
+        let (mut times, mut resources) = (Vec::new(), 0);
         for (i, e) in epochs.iter().enumerate() {
             if i == warmup {
                 before = rss::current();
             }
             let events = lower_changes(&e.changes, &mut ignored);
-            engine.apply(events).expect("dataflow running");
+            let t = Instant::now();
+            let batch = engine.apply(events).expect("dataflow running");
+            times.push(ms(t.elapsed()));
+            resources += batch.resource_changes();
             bar.inc(1);
         }
         let after = rss::current();
         report.rss_epochs = epochs.len() - warmup;
+        report.rss_epoch_p50_ms = percentile(&mut times, 50.0);
+        report.rss_epoch_p99_ms = percentile(&mut times, 99.0);
+        report.rss_epoch_resources_mean = resources as f64 / epochs.len() as f64;
         report.rss_growth_over_10k_epochs_bytes = Some(after as i64 - before as i64);
     }
     engine.shutdown();

@@ -254,7 +254,10 @@ fn change_sequences_are_deterministic_and_sized() {
         assert!(a.iter().all(|e| !e.changes.is_empty()), "{kind}");
         assert_ne!(a, fleet::changes(&f, kind, 25, 4), "{kind}: seed ignored");
     }
-    // Deletions alternate with restores.
+    // Deletions and listener changes alternate with restores.
+    let l = fleet::changes(&f, ChangeKind::ListenerChange, 3, 1);
+    assert_eq!(l.len(), 6);
+    assert!(l[0].measured && !l[1].measured);
     let d = fleet::changes(&f, ChangeKind::GrantDelete, 3, 1);
     assert_eq!(d.len(), 6);
     assert!(matches!(d[0].changes[0], Change::Delete(_)) && d[0].measured);

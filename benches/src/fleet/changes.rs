@@ -3,8 +3,10 @@
 //! Each sequence is drawn from its own seeded stream and keeps the latest version of every
 //! object it touched, so consecutive edits of one object build on each other and every
 //! measured epoch really changes its object (edits bump `metadata.generation`, as the API
-//! server does on a spec change). Deletions are followed by an unmeasured epoch restoring the
-//! object, so any number of deletions can be measured against a fleet of fixed size.
+//! server does on a spec change). Deletions and listener changes are followed by an
+//! unmeasured epoch restoring the object, so any number of them can be measured against the
+//! fleet as generated (a listener change left in place could detach most routes of a Gateway
+//! and change what every later measurement sees).
 
 use std::collections::BTreeMap;
 
@@ -33,7 +35,8 @@ pub enum ChangeKind {
     RouteDelete,
     /// One EndpointSlice changed (an address, a readiness flip, an endpoint added/removed).
     EndpointChange,
-    /// One Gateway's listeners changed (port, a listener added/removed, allowedRoutes).
+    /// One Gateway's listeners changed (a port, a listener added or removed, allowedRoutes),
+    /// and restored in an unmeasured epoch, so later kinds see the fleet's attachments.
     ListenerChange,
     /// A TrafficPolicy targeting a Gateway created or edited: the fan-out case. The dataflow
     /// does not translate policies yet, so today this measures the no-op path.
@@ -66,6 +69,19 @@ impl ChangeKind {
         }
     }
 
+    /// Short name for command lines and environment variables (`route-edit`, …).
+    pub fn slug(self) -> &'static str {
+        match self {
+            ChangeKind::RouteEdit => "route-edit",
+            ChangeKind::RouteAdd => "route-add",
+            ChangeKind::RouteDelete => "route-delete",
+            ChangeKind::EndpointChange => "endpoint-change",
+            ChangeKind::ListenerChange => "listener-change",
+            ChangeKind::GatewayPolicy => "gateway-policy",
+            ChangeKind::GrantDelete => "grant-delete",
+        }
+    }
+
     fn index(self) -> u64 {
         ChangeKind::ALL
             .iter()
@@ -77,6 +93,20 @@ impl ChangeKind {
 impl std::fmt::Display for ChangeKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for ChangeKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ChangeKind::ALL
+            .into_iter()
+            .find(|k| k.slug() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = ChangeKind::ALL.iter().map(|k| k.slug()).collect();
+                format!("unknown change kind `{s}` (one of {})", known.join(", "))
+            })
     }
 }
 
@@ -320,57 +350,58 @@ fn listener_changes(fleet: &Fleet, n: usize, rng: &mut ChaCha8Rng) -> Vec<Change
     if gateways.is_empty() {
         return Vec::new();
     }
-    let mut current: BTreeMap<usize, Gateway> = BTreeMap::new();
-    (0..n)
-        .map(|i| {
-            let idx = rng.random_range(0..gateways.len());
-            let gw = current.entry(idx).or_insert_with(|| gateways[idx].clone());
-            bump(&mut gw.metadata);
-            let name = gw.metadata.name.clone().unwrap_or_default();
-            let listeners = &mut gw.spec.listeners;
-            match i % 3 {
-                0 => match listeners.iter_mut().find(|l| l.name == "http-8080") {
-                    Some(l) => l.port = if l.port == 8080 { 8081 } else { 8080 },
-                    None => listeners.push(Listener {
-                        name: "http-8080".to_owned(),
-                        hostname: Some(format!("*.{name}-8080.example.com")),
-                        port: 8080,
+    let mut out = Vec::with_capacity(2 * n);
+    for i in 0..n {
+        let idx = rng.random_range(0..gateways.len());
+        let original = gateways[idx];
+        let mut gw = original.clone();
+        bump(&mut gw.metadata);
+        let name = gw.metadata.name.clone().unwrap_or_default();
+        let listeners = &mut gw.spec.listeners;
+        match i % 3 {
+            0 => match listeners.iter_mut().find(|l| l.name == "http-8080") {
+                Some(l) => l.port = if l.port == 8080 { 8081 } else { 8080 },
+                None => listeners.push(Listener {
+                    name: "http-8080".to_owned(),
+                    hostname: Some(format!("*.{name}-8080.example.com")),
+                    port: 8080,
+                    protocol: "HTTP".to_owned(),
+                    tls: None,
+                    allowed_routes: AllowedRoutes::default(),
+                }),
+            },
+            1 => {
+                if listeners.iter().any(|l| l.name == "extra") {
+                    listeners.retain(|l| l.name != "extra");
+                } else {
+                    listeners.push(Listener {
+                        name: "extra".to_owned(),
+                        hostname: Some(format!("*.extra.{name}.example.org")),
+                        port: 80,
                         protocol: "HTTP".to_owned(),
                         tls: None,
                         allowed_routes: AllowedRoutes::default(),
-                    }),
-                },
-                1 => {
-                    if listeners.iter().any(|l| l.name == "extra") {
-                        listeners.retain(|l| l.name != "extra");
-                    } else {
-                        listeners.push(Listener {
-                            name: "extra".to_owned(),
-                            hostname: Some(format!("*.extra.{name}.example.org")),
-                            port: 80,
-                            protocol: "HTTP".to_owned(),
-                            tls: None,
-                            allowed_routes: AllowedRoutes::default(),
-                        });
-                    }
-                }
-                _ => {
-                    if let Some(l) = listeners.first_mut() {
-                        let from = if l.allowed_routes.namespaces.from == FromNamespaces::All {
-                            FromNamespaces::Same
-                        } else {
-                            FromNamespaces::All
-                        };
-                        l.allowed_routes.namespaces = RouteNamespaces {
-                            from,
-                            selector: None,
-                        };
-                    }
+                    });
                 }
             }
-            ChangeEpoch::measured(Change::Upsert(Object::Gateway(gw.clone())))
-        })
-        .collect()
+            _ => {
+                if let Some(l) = listeners.first_mut() {
+                    let from = if l.allowed_routes.namespaces.from == FromNamespaces::All {
+                        FromNamespaces::Same
+                    } else {
+                        FromNamespaces::All
+                    };
+                    l.allowed_routes.namespaces = RouteNamespaces {
+                        from,
+                        selector: None,
+                    };
+                }
+            }
+        }
+        out.push(ChangeEpoch::measured(Change::Upsert(Object::Gateway(gw))));
+        out.push(ChangeEpoch::restore(Object::Gateway(original.clone())));
+    }
+    out
 }
 
 fn gateway_policies(fleet: &Fleet, n: usize, rng: &mut ChaCha8Rng) -> Vec<ChangeEpoch> {

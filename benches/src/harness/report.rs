@@ -159,10 +159,13 @@ pub fn markdown(r: &Report) -> String {
     );
     let _ = writeln!(
         s,
-        "| RSS growth over {} route-edit epochs | {} | | |",
+        "| RSS growth over {} route-edit epochs | {} (epoch p50 / p99 {} / {} ms, {:.2} resources each) | | |",
         thousands(r.rss_epochs as u64),
         r.rss_growth_over_10k_epochs_bytes
-            .map_or_else(|| "not measured".to_owned(), signed_mib)
+            .map_or_else(|| "not measured".to_owned(), signed_mib),
+        fmt_ms(r.rss_epoch_p50_ms),
+        fmt_ms(r.rss_epoch_p99_ms),
+        r.rss_epoch_resources_mean
     );
     let _ = writeln!(
         s,
@@ -286,8 +289,8 @@ fn tick_label(v: f64) -> String {
 pub fn svg_plot(reports: &[Report]) -> String {
     let mut reports: Vec<&Report> = reports.iter().collect();
     reports.sort_by_key(|r| r.objects);
-    let (w, h) = (720.0, 440.0);
-    let (left, right, top, bottom) = (80.0, 170.0, 40.0, 60.0);
+    let (w, h) = (760.0, 440.0);
+    let (left, right, top, bottom) = (80.0, 210.0, 40.0, 60.0);
     let (pw, ph) = (w - left - right, h - top - bottom);
     let x = Axis::over(reports.iter().map(|r| r.objects as f64));
     let y = Axis::over(
