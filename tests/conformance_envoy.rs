@@ -25,16 +25,6 @@ fn known_failures() -> Vec<(&'static str, String, &'static str)> {
             "CORS filter not implemented",
         ));
     }
-    // 421 for a request whose Host belongs to another HTTPS listener than the one its SNI
-    // selected is not implemented: such requests get the selected listener's routing (404,
-    // or 200 through a wildcard listener).
-    for i in [1, 4, 5, 8, 9, 10, 12] {
-        known.push((
-            "HTTPRouteHTTPSListenerDetectMisdirectedRequests",
-            format!("#{i} "),
-            "421 Misdirected Request not implemented",
-        ));
-    }
     // HTTPRoute `retry` (experimental channel) is not read: no retries, the backend's first
     // failure is the answer.
     for prefix in [

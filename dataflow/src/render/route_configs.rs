@@ -554,3 +554,107 @@ mod tests {
         });
     }
 }
+
+#[cfg(test)]
+mod misdirect_tests {
+    use super::*;
+
+    fn vhost(host: &str) -> VirtualHostIr {
+        VirtualHostIr {
+            name: format!("rc/{host}"),
+            domains: vec![host.to_string()],
+            routes: Vec::new(),
+        }
+    }
+
+    /// `(domain, answers 421)` of each virtual host, in order.
+    fn shape(vhosts: &[VirtualHostIr]) -> Vec<(String, bool)> {
+        vhosts
+            .iter()
+            .map(|v| {
+                let direct = v
+                    .routes
+                    .iter()
+                    .any(|r| matches!(r.action, ActionIr::Direct { status: 421, .. }));
+                (v.domains[0].clone(), direct)
+            })
+            .collect()
+    }
+
+    fn neighbours(own: Option<&str>, siblings: &[&str]) -> Neighbours {
+        Neighbours {
+            own: own.map(str::to_string),
+            siblings: siblings.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// The listeners of the upstream `HTTPRouteHTTPSListenerDetectMisdirectedRequests` test.
+    #[test]
+    fn coalesced_requests_for_another_listener_get_421() {
+        let s = |v: &[(&str, bool)]| {
+            v.iter()
+                .map(|(h, d)| (h.to_string(), *d))
+                .collect::<Vec<_>>()
+        };
+        // The catch-all listener: other listeners' hosts are misdirected, unknown ones 404.
+        let mut vh = vec![vhost("*"), vhost("example.org"), vhost("x.wildcard.org")];
+        let all = [
+            "*.wildcard.org",
+            "fourth-example.wildcard.org",
+            "second-example.org",
+        ];
+        misdirect("rc", &neighbours(None, &all), &mut vh);
+        assert_eq!(
+            shape(&vh),
+            s(&[
+                ("*", false),
+                ("example.org", false),
+                ("*.wildcard.org", true),
+                ("fourth-example.wildcard.org", true),
+                ("second-example.org", true),
+            ])
+        );
+        // The wildcard listener keeps its hosts except the more specific sibling's, and
+        // answers 421 to anything else.
+        let mut vh = vec![
+            vhost("*.wildcard.org"),
+            vhost("fourth-example.wildcard.org"),
+        ];
+        misdirect(
+            "rc",
+            &neighbours(
+                Some("*.wildcard.org"),
+                &["fourth-example.wildcard.org", "second-example.org"],
+            ),
+            &mut vh,
+        );
+        assert_eq!(
+            shape(&vh),
+            s(&[
+                ("*.wildcard.org", false),
+                ("fourth-example.wildcard.org", true),
+                ("second-example.org", true),
+                ("*", true),
+            ])
+        );
+        // The more specific listener keeps its own host.
+        let mut vh = vec![vhost("fourth-example.wildcard.org")];
+        misdirect(
+            "rc",
+            &neighbours(Some("fourth-example.wildcard.org"), &["*.wildcard.org"]),
+            &mut vh,
+        );
+        assert_eq!(
+            shape(&vh),
+            s(&[
+                ("fourth-example.wildcard.org", false),
+                ("*.wildcard.org", true),
+                ("*", true),
+            ])
+        );
+        // Alone on its port: nothing changes.
+        let mut vh = vec![vhost("a.example.com")];
+        misdirect("rc", &neighbours(Some("a.example.com"), &[]), &mut vh);
+        assert_eq!(shape(&vh), s(&[("a.example.com", false)]));
+    }
+}

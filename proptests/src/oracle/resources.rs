@@ -8,6 +8,7 @@ use sluice_dataflow::output::Snapshot;
 
 use super::attach::Parent;
 use super::gateways::OurGateway;
+use super::hostname::within;
 use super::rules::{self, Entry, RenderedRoute};
 use super::{World, backends, precedence};
 
@@ -43,7 +44,16 @@ pub fn render(
             };
             for (section, members) in groups {
                 let rc_name = route_config_name(g.rec.key, port, section);
-                let vhosts = virtual_hosts(&rc_name, gi, &members, parents, &rendered);
+                let mut vhosts = virtual_hosts(&rc_name, gi, &members, parents, &rendered);
+                if https {
+                    let own = g.listeners[members[0]].rec.hostname.as_deref();
+                    let siblings: Vec<&str> = listeners
+                        .iter()
+                        .filter_map(|&li| g.listeners[li].rec.hostname.as_deref())
+                        .filter(|h| Some(*h) != own)
+                        .collect();
+                    misdirect(&rc_name, own, &siblings, &mut vhosts);
+                }
                 emit(
                     out,
                     Resource::Route(RouteConfigIr {
@@ -91,6 +101,50 @@ pub fn render(
             }
             emit(out, Resource::Cluster(t.cluster.clone()));
         }
+    }
+}
+
+/// 421 for a request whose Host belongs to another HTTPS listener on the port than the one
+/// its SNI chose: an own virtual host is dropped when a sibling's hostname lies strictly within
+/// the listener's (or the listener has none) and covers the host; every sibling hostname, in
+/// order, answers 421; and a listener with a hostname answers 421 to any other host last.
+fn misdirect(rc_name: &str, own: Option<&str>, siblings: &[&str], vhosts: &mut Vec<VirtualHostIr>) {
+    let mut siblings: Vec<&str> = siblings.to_vec();
+    siblings.sort();
+    siblings.dedup();
+    if siblings.is_empty() {
+        return;
+    }
+    let more_specific = |s: &str| match own {
+        None => true,
+        Some(o) => s != o && within(s, o),
+    };
+    vhosts.retain(|v| {
+        !siblings
+            .iter()
+            .any(|s| within(&v.domains[0], s) && more_specific(s))
+    });
+    let answer_421 = |host: &str| VirtualHostIr {
+        name: format!("{rc_name}/{host}"),
+        domains: vec![host.to_string()],
+        routes: vec![RouteIr {
+            name: "misdirected-request".to_string(),
+            path: PathMatchIr::Prefix("/".to_string()),
+            headers: vec![],
+            query: vec![],
+            action: ActionIr::Direct {
+                status: 421,
+                body: None,
+            },
+            request_headers: HeaderOpsIr::default(),
+            response_headers: HeaderOpsIr::default(),
+        }],
+    };
+    for s in &siblings {
+        vhosts.push(answer_421(s));
+    }
+    if own.is_some() {
+        vhosts.push(answer_421("*"));
     }
 }
 
