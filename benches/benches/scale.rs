@@ -15,6 +15,8 @@
 //! - `SLUICE_BENCH_KINDS`: comma-separated change kinds (`route-edit,endpoint-change`;
 //!   default all)
 //!
+//! - `SLUICE_BENCH_PLOT_ONLY=1`: run nothing, only redraw the plot from the JSON present
+//!
 //! Prints the Markdown report, writes `target/bench-<fleet>.json`, and redraws
 //! `target/bench-latency.svg` from every `target/bench-*.json` present.
 
@@ -38,6 +40,10 @@ fn target_dir() -> PathBuf {
 }
 
 fn main() {
+    if std::env::var_os("SLUICE_BENCH_PLOT_ONLY").is_some() {
+        plot(&target_dir());
+        return;
+    }
     let fleet: FleetKind = env("SLUICE_BENCH_FLEET").unwrap_or(FleetKind::S);
     let mut cfg = BenchConfig::new(fleet);
     cfg.changes = env("SLUICE_BENCH_CHANGES").unwrap_or(200);
@@ -79,8 +85,13 @@ fn main() {
         Err(e) => eprintln!("cannot serialize the report: {e}"),
     }
 
+    plot(&dir);
+}
+
+/// Redraws `bench-latency.svg` in `dir` from every `bench-*.json` there.
+fn plot(dir: &std::path::Path) {
     let mut reports: Vec<Report> = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(&dir) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
         let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         paths.sort();
         for path in paths {

@@ -87,6 +87,7 @@ impl BenchConfig {
 
 /// Figures of one change kind.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct KindReport {
     pub kind: String,
     /// Measured changes (dataflow).
@@ -125,6 +126,7 @@ pub struct KindReport {
 
 /// The replay on another worker count.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct WorkersCheck {
     pub workers: usize,
     pub initial_compile_s: f64,
@@ -137,6 +139,7 @@ pub struct WorkersCheck {
 
 /// Everything one run measured. Times in seconds (`_s`) or milliseconds (`_ms`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Report {
     pub fleet: String,
     pub seed: u64,

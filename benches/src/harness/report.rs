@@ -356,6 +356,7 @@ pub fn svg_plot(reports: &[Report]) -> String {
         }),
     ];
     for (i, (name, color, value)) in series.iter().enumerate() {
+        // The hot listener is a different shape, not a size: a point, off the line.
         let points: Vec<(f64, f64, &str)> = reports
             .iter()
             .filter_map(|r| {
@@ -364,8 +365,9 @@ pub fn svg_plot(reports: &[Report]) -> String {
                     .map(|v| (px(r.objects as f64), py(v), r.fleet.as_str()))
             })
             .collect();
-        if points.len() > 1 {
-            let path: Vec<String> = points
+        let line: Vec<&(f64, f64, &str)> = points.iter().filter(|p| p.2 != "hot").collect();
+        if line.len() > 1 {
+            let path: Vec<String> = line
                 .iter()
                 .map(|(a, b, _)| format!("{a:.1},{b:.1}"))
                 .collect();
@@ -380,7 +382,8 @@ pub fn svg_plot(reports: &[Report]) -> String {
                 s,
                 r#"<circle cx="{a:.1}" cy="{b:.1}" r="4" fill="{color}"/><text x="{:.1}" y="{:.1}" fill="{color}">{label}</text>"#,
                 a + 6.0,
-                b - 6.0
+                // Naive labels above their points, dataflow labels below.
+                if i == 0 { b + 16.0 } else { b - 6.0 }
             );
         }
         let ly = top + 20.0 + 20.0 * i as f64;
