@@ -16,15 +16,6 @@ use sluice_conformance::runner::{self, Mode, Options, Verdict};
 /// `(test, case name prefix, why)`, in every mode.
 fn known_failures() -> Vec<(&'static str, String, &'static str)> {
     let mut known = Vec::new();
-    // sluice refuses the CORS filter (lowering marks the rule invalid: 500), so every request
-    // of the test gets 500.
-    for i in 0..17 {
-        known.push((
-            "HTTPRouteCORS",
-            format!("#{i} "),
-            "CORS filter not implemented",
-        ));
-    }
     // HTTPRoute `retry` (experimental channel) is not read: no retries, the backend's first
     // failure is the answer.
     for prefix in [

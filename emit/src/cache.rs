@@ -498,6 +498,7 @@ mod tests {
                     action: ActionIr::Forward(forward),
                     request_headers: HeaderOpsIr::default(),
                     response_headers: HeaderOpsIr::default(),
+                    cors: None,
                 }],
             }],
         })

@@ -14,6 +14,7 @@ use envoy_types::pb::envoy::config::route::v3::{
     Route, RouteAction, RouteConfiguration, header_matcher, query_parameter_matcher,
     redirect_action, route, route_action, route_match,
 };
+use envoy_types::pb::envoy::extensions::filters::http::cors::v3::CorsPolicy;
 use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
     HttpConnectionManager, http_connection_manager, http_filter,
 };
@@ -91,9 +92,18 @@ fn http_listener_has_one_plain_chain_with_rds() {
         }
         other => panic!("expected rds, got {other:?}"),
     }
-    assert_eq!(h.http_filters.len(), 1);
-    assert_eq!(h.http_filters[0].name, names::ROUTER);
+    // CORS first (it acts only on routes with a policy), the router last.
+    assert_eq!(h.http_filters.len(), 2);
+    assert_eq!(h.http_filters[0].name, names::CORS);
     match &h.http_filters[0].config_type {
+        Some(http_filter::ConfigType::TypedConfig(any)) => assert_eq!(
+            any.type_url,
+            "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"
+        ),
+        other => panic!("cors without typed_config: {other:?}"),
+    }
+    assert_eq!(h.http_filters[1].name, names::ROUTER);
+    match &h.http_filters[1].config_type {
         Some(http_filter::ConfigType::TypedConfig(any)) => assert_eq!(
             any.type_url,
             "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
@@ -684,6 +694,44 @@ fn direct_responses() {
         Some(data_source::Specifier::InlineString(s("gone")))
     );
     assert!(direct(None).body.is_none());
+}
+
+#[test]
+fn cors_policy_per_route() {
+    let mut r = mk_route(
+        "r",
+        PathMatchIr::Prefix(s("/")),
+        ActionIr::Forward(single()),
+    );
+    assert!(one_route(r.clone()).typed_per_filter_config.is_empty());
+    r.cors = Some(CorsIr {
+        allow_origins: vec![s("https://www.foo.com"), s("https://*.bar.com"), s("*")],
+        allow_credentials: true,
+        allow_methods: vec![s("GET"), s("OPTIONS")],
+        allow_headers: vec![s("*")],
+        expose_headers: vec![s("x-a"), s("x-b")],
+        max_age_s: 3600,
+    });
+    let route = one_route(r);
+    assert_eq!(route.typed_per_filter_config.len(), 1);
+    let policy: CorsPolicy = unpack(&route.typed_per_filter_config[names::CORS]);
+    let origins: Vec<MatchPattern> = policy
+        .allow_origin_string_match
+        .iter()
+        .map(|m| m.match_pattern.clone().unwrap())
+        .collect();
+    assert_eq!(origins[0], MatchPattern::Exact(s("https://www.foo.com")));
+    match &origins[1] {
+        MatchPattern::SafeRegex(re) => assert_eq!(re.regex, r"https://.*\.bar\.com"),
+        other => panic!("{other:?}"),
+    }
+    // Envoy allows any origin when a matcher matches `*`.
+    assert_eq!(origins[2], MatchPattern::Exact(s("*")));
+    assert_eq!(policy.allow_methods, "GET, OPTIONS");
+    assert_eq!(policy.allow_headers, "*");
+    assert_eq!(policy.expose_headers, "x-a, x-b");
+    assert_eq!(policy.max_age, "3600");
+    assert_eq!(policy.allow_credentials.map(|b| b.value), Some(true));
 }
 
 // ---- clusters ----

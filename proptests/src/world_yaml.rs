@@ -344,6 +344,17 @@ fn filter(f: &FilterRec) -> Value {
             "mirror",
             format!("{} ({} ppm)", backend_target(&m.target), m.fraction_ppm).into(),
         )]),
+        FilterRec::Cors(c) => obj([(
+            "cors",
+            obj([
+                ("allowOrigins", c.allow_origins.join(", ").into()),
+                ("allowCredentials", c.allow_credentials.into()),
+                ("allowMethods", c.allow_methods.join(", ").into()),
+                ("allowHeaders", c.allow_headers.join(", ").into()),
+                ("exposeHeaders", c.expose_headers.join(", ").into()),
+                ("maxAge", c.max_age_s.into()),
+            ]),
+        )]),
         FilterRec::Extension { group, kind, name } => {
             let gk = if group == KGATEWAY_GROUP {
                 kind.clone()

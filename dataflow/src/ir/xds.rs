@@ -133,6 +133,22 @@ pub struct RouteIr {
     pub action: ActionIr,
     pub request_headers: HeaderOpsIr,
     pub response_headers: HeaderOpsIr,
+    /// The rule's CORS policy (Envoy's CORS filter answers preflights and decorates answers).
+    pub cors: Option<CorsIr>,
+}
+
+/// A CORS policy.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CorsIr {
+    /// Exact origins, `*` for any, or patterns whose `*` stands for any characters.
+    pub allow_origins: Vec<String>,
+    pub allow_credentials: bool,
+    /// Methods, or `*` (Envoy then echoes the requested method).
+    pub allow_methods: Vec<String>,
+    /// Header names, or `*` (Envoy then echoes the requested headers).
+    pub allow_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age_s: i32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

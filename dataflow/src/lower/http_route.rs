@@ -2,8 +2,8 @@
 //! and timeouts.
 //!
 //! A rule Gateway API calls invalid keeps its record, with `invalid` naming the first defect
-//! found (matches, then filters, then backendRefs, then timeouts): an unsupported filter type
-//! (CORS), a filter without its configuration, RequestRedirect together with URLRewrite,
+//! found (matches, then filters, then backendRefs, then timeouts): a filter without its
+//! configuration, a filter type a backendRef cannot carry, RequestRedirect together with URLRewrite,
 //! `ReplacePrefixMatch` without a `PathPrefix` match, a filter type repeated (RequestMirror and
 //! ExtensionRef may repeat), a path or duration the schema would refuse, `backendRequest`
 //! longer than `request`.
@@ -17,7 +17,7 @@ use sluice_crds::gateway_api::{
 use super::duration::parse_duration_ms;
 use super::{LowerError, generation_of, key_of, namespace_of, port};
 use crate::model::{
-    BackendRefRec, BackendTarget, FilterRec, HeaderMods, HttpRouteRec, KGATEWAY_GROUP,
+    BackendRefRec, BackendTarget, CorsRec, FilterRec, HeaderMods, HttpRouteRec, KGATEWAY_GROUP,
     KeyValueMatch, MatchRec, MirrorRec, ObjectKey, ParentRef, PathMatch, PathModifier, RedirectRec,
     RewriteRec, RuleRec, StringMatch, Sym,
 };
@@ -304,9 +304,6 @@ fn repeated_type(filters: &[HTTPRouteFilter]) -> Option<HTTPRouteFilterType> {
 /// refuses.
 fn lower_filter(route_ns: &str, f: &HTTPRouteFilter) -> Result<FilterRec, String> {
     use HTTPRouteFilterType as T;
-    if f.type_ == T::Cors {
-        return Err(format!("unsupported filter type {}", type_name(f.type_)));
-    }
     let configs = [
         (
             T::RequestHeaderModifier,
@@ -420,7 +417,17 @@ fn lower_filter(route_ns: &str, f: &HTTPRouteFilter) -> Result<FilterRec, String
                 name: Sym::new(&e.name),
             }
         }
-        T::Cors => unreachable!("refused above"),
+        T::Cors => {
+            let c = f.cors.as_ref().ok_or_else(missing)?;
+            FilterRec::Cors(CorsRec {
+                allow_origins: c.allow_origins.clone(),
+                allow_credentials: c.allow_credentials.unwrap_or(false),
+                allow_methods: c.allow_methods.clone(),
+                allow_headers: c.allow_headers.clone(),
+                expose_headers: c.expose_headers.clone(),
+                max_age_s: c.max_age,
+            })
+        }
     })
 }
 

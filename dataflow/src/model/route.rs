@@ -112,6 +112,21 @@ pub struct MirrorRec {
     pub fraction_ppm: u32,
 }
 
+/// Gateway API's CORS filter.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CorsRec {
+    /// Exact origins, `*` for any, or patterns whose `*` stands for any characters.
+    pub allow_origins: Vec<String>,
+    pub allow_credentials: bool,
+    /// Methods, or `*`.
+    pub allow_methods: Vec<String>,
+    /// Header names, or `*`.
+    pub allow_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    /// Seconds a preflight answer may be cached (Gateway API's default: 5).
+    pub max_age_s: i32,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum FilterRec {
     RequestHeaders(HeaderMods),
@@ -119,6 +134,7 @@ pub enum FilterRec {
     Redirect(RedirectRec),
     Rewrite(RewriteRec),
     Mirror(MirrorRec),
+    Cors(CorsRec),
     /// `extensionRef` in the route's namespace.
     Extension {
         group: String,

@@ -177,6 +177,7 @@ fn misdirect(rc_name: &str, n: &Neighbours, virtual_hosts: &mut Vec<VirtualHostI
             },
             request_headers: HeaderOpsIr::default(),
             response_headers: HeaderOpsIr::default(),
+            cors: None,
         }],
     };
     virtual_hosts.extend(n.siblings.iter().map(|s| answer_421(s)));
@@ -342,6 +343,7 @@ mod tests {
                 }),
                 request_headers: HeaderOpsIr::default(),
                 response_headers: HeaderOpsIr::default(),
+                cors: None,
             };
             let vhost = |host: &str| VirtualHostIr {
                 name: format!("infra/gw/80/{host}"),

@@ -173,6 +173,7 @@ impl Context<'_> {
         for (ri, rule) in r.rules.iter().enumerate() {
             let action = self.rule_action(rule, &mut out);
             let (req, resp) = header_ops(&rule.filters);
+            let cors = cors_of(rule);
             for (mi, m) in rule.matches.iter().enumerate() {
                 let (path_rank, path, len) = match &m.path {
                     PathMatch::Exact(p) => (0, PathMatchIr::Exact(p.clone()), p.len()),
@@ -208,6 +209,7 @@ impl Context<'_> {
                         action: action.clone(),
                         request_headers: req.clone(),
                         response_headers: resp.clone(),
+                        cors: cors.clone(),
                     },
                 });
             }
@@ -362,6 +364,25 @@ fn to_path_rewrite(p: &PathModifier) -> PathRewriteIr {
         PathModifier::ReplaceFullPath(s) => PathRewriteIr::Full(s.clone()),
         PathModifier::ReplacePrefixMatch(s) => PathRewriteIr::Prefix(s.clone()),
     }
+}
+
+/// The CORS policy of a valid rule: its (only) CORS filter. An invalid rule answers 500 before
+/// any filter.
+fn cors_of(rule: &RuleRec) -> Option<CorsIr> {
+    if rule.invalid.is_some() {
+        return None;
+    }
+    rule.filters.iter().find_map(|f| match f {
+        FilterRec::Cors(c) => Some(CorsIr {
+            allow_origins: c.allow_origins.clone(),
+            allow_credentials: c.allow_credentials,
+            allow_methods: c.allow_methods.clone(),
+            allow_headers: c.allow_headers.clone(),
+            expose_headers: c.expose_headers.clone(),
+            max_age_s: c.max_age_s,
+        }),
+        _ => None,
+    })
 }
 
 /// Request and response header operations of a filter list, in filter order.
@@ -556,6 +577,7 @@ mod tests {
                             action: action.clone(),
                             request_headers: request_headers.clone(),
                             response_headers: HeaderOpsIr::default(),
+                            cors: None,
                         },
                     },
                     EntryIr {
@@ -583,6 +605,7 @@ mod tests {
                             action,
                             request_headers,
                             response_headers: HeaderOpsIr::default(),
+                            cors: None,
                         },
                     },
                 ],

@@ -8,6 +8,7 @@ use envoy_types::pb::envoy::config::core::v3::{DataSource, TransportSocket, data
 use envoy_types::pb::envoy::config::listener::v3::{
     Filter, FilterChain, FilterChainMatch, Listener, ListenerFilter, filter, listener_filter,
 };
+use envoy_types::pb::envoy::extensions::filters::http::cors::v3::Cors;
 use envoy_types::pb::envoy::extensions::filters::http::router::v3::Router;
 use envoy_types::pb::envoy::extensions::filters::listener::tls_inspector::v3::TlsInspector;
 use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
@@ -120,13 +121,21 @@ fn http_connection_manager(chain: &FilterChainIr, routes: RouteSpecifier) -> Htt
         stat_prefix: chain.name.clone(),
         codec_type: http_connection_manager::CodecType::Auto.into(),
         route_specifier: Some(routes),
-        http_filters: vec![HttpFilter {
-            name: names::ROUTER.to_string(),
-            config_type: Some(http_filter::ConfigType::TypedConfig(pack(
-                &Router::default(),
-            ))),
-            ..Default::default()
-        }],
+        // CORS does nothing on routes without a policy (`typed_per_filter_config`).
+        http_filters: vec![
+            HttpFilter {
+                name: names::CORS.to_string(),
+                config_type: Some(http_filter::ConfigType::TypedConfig(pack(&Cors::default()))),
+                ..Default::default()
+            },
+            HttpFilter {
+                name: names::ROUTER.to_string(),
+                config_type: Some(http_filter::ConfigType::TypedConfig(pack(
+                    &Router::default(),
+                ))),
+                ..Default::default()
+            },
+        ],
         // No `strip_port_mode`: the backend must see `Host` as the client sent it (Gateway API
         // conformance checks `Host: foo.example.com:8080` arrives intact). Virtual host matching
         // ignores the port through the route configuration's `ignore_port_in_host_matching`.

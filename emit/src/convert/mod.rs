@@ -29,6 +29,7 @@ use sluice_dataflow::ir::{HeaderOpsIr, Resource};
 pub mod names {
     pub const HTTP_CONNECTION_MANAGER: &str = "envoy.filters.network.http_connection_manager";
     pub const ROUTER: &str = "envoy.filters.http.router";
+    pub const CORS: &str = "envoy.filters.http.cors";
     pub const TLS_INSPECTOR: &str = "envoy.filters.listener.tls_inspector";
     pub const TLS_TRANSPORT_SOCKET: &str = "envoy.transport_sockets.tls";
     pub const HTTP_PROTOCOL_OPTIONS: &str =

@@ -7,17 +7,19 @@ use envoy_types::pb::envoy::config::route::v3::{
     RouteConfiguration, RouteMatch, VirtualHost, WeightedCluster, header_matcher,
     query_parameter_matcher, redirect_action, route, route_action, route_match, weighted_cluster,
 };
+use envoy_types::pb::envoy::extensions::filters::http::cors::v3::CorsPolicy;
 use envoy_types::pb::envoy::r#type::matcher::v3::{
     RegexMatchAndSubstitute, RegexMatcher, StringMatcher, string_matcher,
 };
 use envoy_types::pb::envoy::r#type::v3::{FractionalPercent, fractional_percent};
+use envoy_types::pb::google::protobuf::BoolValue;
 use envoy_types::pb::google::protobuf::{Duration, UInt32Value};
 use sluice_dataflow::ir::{
-    ActionIr, ForwardIr, HeaderMatchIr, MirrorIr, PathMatchIr, PathRewriteIr, RedirectIr,
+    ActionIr, CorsIr, ForwardIr, HeaderMatchIr, MirrorIr, PathMatchIr, PathRewriteIr, RedirectIr,
     RouteConfigIr, RouteIr, VirtualHostIr, WeightedClusterIr,
 };
 
-use super::{duration_ms, headers_to_add};
+use super::{duration_ms, headers_to_add, names, pack};
 
 pub fn to_envoy_route_config(config: &RouteConfigIr) -> RouteConfiguration {
     RouteConfiguration {
@@ -47,8 +49,54 @@ fn route(r: &RouteIr) -> Route {
         request_headers_to_remove: r.request_headers.remove.clone(),
         response_headers_to_add: headers_to_add(&r.response_headers),
         response_headers_to_remove: r.response_headers.remove.clone(),
+        typed_per_filter_config: r
+            .cors
+            .iter()
+            .map(|c| (names::CORS.to_string(), pack(&cors_policy(c))))
+            .collect(),
         ..Default::default()
     }
+}
+
+/// Gateway API's CORS filter as the route's policy for Envoy's CORS filter: origins exact,
+/// `*` (Envoy allows any origin when a matcher matches `*`), or with `*` standing for any
+/// characters (a full-match regex); lists joined by `, `; `*` methods or headers make Envoy
+/// echo the requested ones. Envoy answers an allowed preflight itself (200) and forwards the
+/// others.
+fn cors_policy(c: &CorsIr) -> CorsPolicy {
+    let origin = |o: &String| {
+        let pattern = if o == "*" || !o.contains('*') {
+            string_matcher::MatchPattern::Exact(o.clone())
+        } else {
+            let parts: Vec<String> = o.split('*').map(regex_escape).collect();
+            string_matcher::MatchPattern::SafeRegex(regex(&parts.join(".*")))
+        };
+        StringMatcher {
+            match_pattern: Some(pattern),
+            ..Default::default()
+        }
+    };
+    CorsPolicy {
+        allow_origin_string_match: c.allow_origins.iter().map(origin).collect(),
+        allow_methods: c.allow_methods.join(", "),
+        allow_headers: c.allow_headers.join(", "),
+        expose_headers: c.expose_headers.join(", "),
+        max_age: c.max_age_s.to_string(),
+        allow_credentials: c.allow_credentials.then_some(BoolValue { value: true }),
+        ..Default::default()
+    }
+}
+
+/// `s` as an RE2 literal.
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if r"\.+*?()|[]{}^$".contains(ch) {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 fn route_match(r: &RouteIr) -> RouteMatch {

@@ -94,6 +94,7 @@ pub fn mk_route_config(name: &str, clusters: &[&str]) -> Resource {
             }),
             request_headers: HeaderOpsIr::default(),
             response_headers: HeaderOpsIr::default(),
+            cors: None,
         })
         .collect();
     Resource::Route(RouteConfigIr {

@@ -63,6 +63,7 @@ pub fn mk_route(name: &str, path: PathMatchIr, action: ActionIr) -> RouteIr {
         action,
         request_headers: HeaderOpsIr::default(),
         response_headers: HeaderOpsIr::default(),
+        cors: None,
     }
 }
 

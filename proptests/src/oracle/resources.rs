@@ -138,6 +138,7 @@ fn misdirect(rc_name: &str, own: Option<&str>, siblings: &[&str], vhosts: &mut V
             },
             request_headers: HeaderOpsIr::default(),
             response_headers: HeaderOpsIr::default(),
+            cors: None,
         }],
     };
     for s in &siblings {

@@ -33,6 +33,22 @@ pub fn render_route<'a>(world: &World<'_>, route: &'a HttpRouteRec) -> RenderedR
     for (ri, rule) in route.rules.iter().enumerate() {
         let action = rule_action(world, route, rule, &mut out);
         let (request_headers, response_headers) = header_ops(&rule.filters);
+        // A valid rule's CORS filter (an invalid rule answers 500 before any filter).
+        let cors = rule
+            .filters
+            .iter()
+            .filter(|_| rule.invalid.is_none())
+            .find_map(|f| match f {
+                FilterRec::Cors(c) => Some(CorsIr {
+                    allow_origins: c.allow_origins.clone(),
+                    allow_credentials: c.allow_credentials,
+                    allow_methods: c.allow_methods.clone(),
+                    allow_headers: c.allow_headers.clone(),
+                    expose_headers: c.expose_headers.clone(),
+                    max_age_s: c.max_age_s,
+                }),
+                _ => None,
+            });
         for (mi, m) in rule.matches.iter().enumerate() {
             out.entries.push(Entry {
                 rule: ri,
@@ -59,6 +75,7 @@ pub fn render_route<'a>(world: &World<'_>, route: &'a HttpRouteRec) -> RenderedR
                     action: action.clone(),
                     request_headers: request_headers.clone(),
                     response_headers: response_headers.clone(),
+                    cors: cors.clone(),
                 },
             });
         }

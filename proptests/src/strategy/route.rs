@@ -9,7 +9,7 @@
 use proptest::prelude::*;
 use proptest::sample::select;
 use sluice_dataflow::model::{
-    BackendRefRec, BackendTarget, FilterRec, GATEWAY_GROUP, HeaderMods, HttpRouteRec,
+    BackendRefRec, BackendTarget, CorsRec, FilterRec, GATEWAY_GROUP, HeaderMods, HttpRouteRec,
     KGATEWAY_GROUP, KeyValueMatch, MatchRec, MirrorRec, ObjectKey, ParentRef, PathMatch,
     PathModifier, RedirectRec, RewriteRec, RuleRec, StringMatch, Sym,
 };
@@ -147,6 +147,7 @@ enum FilterKind {
     Rewrite,
     Mirror,
     Extension,
+    Cors,
 }
 
 /// A path modifier before the rule's matches are known: `(replace full path?, to)`.
@@ -165,6 +166,7 @@ struct FilterParts {
     rewrite_path: ModifierDraft,
     mirror: MirrorRec,
     extension: &'static str,
+    cors: CorsRec,
 }
 
 fn filter_parts(own: &'static str) -> impl Strategy<Value = FilterParts> {
@@ -178,6 +180,7 @@ fn filter_parts(own: &'static str) -> impl Strategy<Value = FilterParts> {
                 FilterKind::ResponseHeaders,
                 FilterKind::Rewrite,
                 FilterKind::Mirror,
+                FilterKind::Cors,
             ],
             1..=2,
         ),
@@ -227,7 +230,7 @@ fn filter_parts(own: &'static str) -> impl Strategy<Value = FilterParts> {
         (redirect, modifier()),
         (prop::option::of(Just("rewritten.example.com")), modifier()),
         mirror,
-        select(&DIRECT_RESPONSES[..]),
+        (select(&DIRECT_RESPONSES[..]), any::<bool>().prop_map(cors)),
     )
         .prop_map(
             |(
@@ -236,7 +239,7 @@ fn filter_parts(own: &'static str) -> impl Strategy<Value = FilterParts> {
                 (redirect, redirect_path),
                 (rewrite_hostname, rewrite_path),
                 mirror,
-                extension,
+                (extension, cors),
             )| {
                 // RequestRedirect and URLRewrite are mutually exclusive in a rule.
                 if kinds.contains(&FilterKind::Redirect) {
@@ -252,9 +255,34 @@ fn filter_parts(own: &'static str) -> impl Strategy<Value = FilterParts> {
                     rewrite_path,
                     mirror,
                     extension,
+                    cors,
                 }
             },
         )
+}
+
+/// A CORS filter: exact and wildcard origins with credentials, or anything with defaults.
+fn cors(specific: bool) -> CorsRec {
+    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    if specific {
+        CorsRec {
+            allow_origins: v(&["https://www.foo.com", "https://*.bar.com"]),
+            allow_credentials: true,
+            allow_methods: v(&["GET", "OPTIONS"]),
+            allow_headers: v(&["x-header-1"]),
+            expose_headers: v(&["x-header-3"]),
+            max_age_s: 3600,
+        }
+    } else {
+        CorsRec {
+            allow_origins: v(&["*"]),
+            allow_credentials: false,
+            allow_methods: v(&["*"]),
+            allow_headers: Vec::new(),
+            expose_headers: Vec::new(),
+            max_age_s: 5,
+        }
+    }
 }
 
 impl FilterParts {
@@ -291,6 +319,7 @@ impl FilterParts {
                     })
                 }
                 FilterKind::Mirror => FilterRec::Mirror(self.mirror.clone()),
+                FilterKind::Cors => FilterRec::Cors(self.cors.clone()),
                 FilterKind::Extension => FilterRec::Extension {
                     group: KGATEWAY_GROUP.into(),
                     kind: "DirectResponse".into(),
