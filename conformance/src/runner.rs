@@ -114,11 +114,29 @@ impl Options {
     }
 }
 
-/// The workspace this crate was built in.
+/// The workspace: the first of the one this crate was built in, an ancestor of the running
+/// executable (`target/<profile>/…`), and the working directory that has
+/// `../shared/conformance/cases.json` beside it (else the first).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let built = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .map(Path::to_path_buf)
+        .map(Path::to_path_buf);
+    let exe = std::env::current_exe().ok();
+    let from_exe = exe
+        .iter()
+        .flat_map(|e| e.ancestors().skip(1))
+        .find(|d| d.join("Cargo.toml").is_file() && d.join("conformance/Cargo.toml").is_file());
+    let candidates: Vec<PathBuf> = built
+        .clone()
+        .into_iter()
+        .chain(from_exe.map(Path::to_path_buf))
+        .chain(std::env::current_dir().ok())
+        .collect();
+    candidates
+        .iter()
+        .find(|d| d.join("../shared/conformance/cases.json").is_file())
+        .or(candidates.first())
+        .cloned()
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
