@@ -81,7 +81,7 @@ pub fn render(report: &Report) -> String {
     for m in &report.modes {
         let _ = writeln!(o, "{}: {}", m.mode.name(), m.counts());
     }
-    if report.kept {
+    if report.kept && report.counts().failed > 0 {
         let _ = writeln!(o, "manifests and logs: {}", report.work_dir.display());
     }
     let _ = writeln!(o, "{}", report.counts());

@@ -121,6 +121,7 @@ fn mk_rule(prefix: &str, service: usize) -> RuleRec {
         }],
         timeout_ms: None,
         backend_timeout_ms: None,
+        retry: None,
         invalid: None,
     }
 }

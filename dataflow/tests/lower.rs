@@ -454,6 +454,7 @@ spec:
             }],
             timeout_ms: None,
             backend_timeout_ms: None,
+            retry: None,
             invalid: None,
         }]
     );
@@ -819,6 +820,37 @@ fn durations() {
     for bad in ["", "1", "1x", "1.5s", "123456s", "1s1s1s1s1s", "1 s", "-1s"] {
         assert!(parse_duration_ms(bad).is_err(), "{bad:?}");
     }
+}
+
+#[test]
+fn retry() {
+    let rule = mk_rule(
+        "retry: {codes: [500, 503], attempts: 3, backoff: 100ms}
+backendRefs: [{name: a, port: 80}]",
+    );
+    assert_eq!(rule.invalid, None);
+    assert_eq!(
+        rule.retry,
+        Some(RetryRec {
+            codes: vec![500, 503],
+            attempts: Some(3),
+            backoff_ms: Some(100),
+        })
+    );
+    assert_eq!(mk_rule("backendRefs: [{name: a, port: 80}]").retry, None);
+    let bad = mk_rule("retry: {codes: [200], attempts: -1, backoff: soon}");
+    assert_eq!(
+        bad.invalid.as_deref(),
+        Some("retry.codes: 200 is not in 400-599")
+    );
+    assert_eq!(
+        bad.retry,
+        Some(RetryRec {
+            codes: vec![],
+            attempts: None,
+            backoff_ms: None,
+        })
+    );
 }
 
 #[test]

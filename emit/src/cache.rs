@@ -484,6 +484,7 @@ mod tests {
                     fraction_ppm: 1_000_000,
                 })
                 .collect(),
+            retry: None,
         };
         Resource::Route(RouteConfigIr {
             name: name.into(),

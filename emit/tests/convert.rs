@@ -697,6 +697,44 @@ fn direct_responses() {
 }
 
 #[test]
+fn retry_policy() {
+    let mut f = single();
+    assert_eq!(
+        forward_route(PathMatchIr::Prefix(s("/")), f.clone()).retry_policy,
+        None
+    );
+    f.retry = Some(RetryIr {
+        codes: vec![500, 503],
+        attempts: Some(3),
+        backoff_ms: Some(250),
+    });
+    let p = forward_route(PathMatchIr::Prefix(s("/")), f.clone())
+        .retry_policy
+        .unwrap();
+    assert_eq!(p.retry_on, "retriable-status-codes");
+    assert_eq!(p.retriable_status_codes, vec![500, 503]);
+    assert_eq!(p.num_retries.map(|n| n.value), Some(3));
+    assert_eq!(
+        p.retry_back_off.and_then(|b| b.base_interval),
+        Some(Duration {
+            seconds: 0,
+            nanos: 250_000_000
+        })
+    );
+    f.retry = Some(RetryIr {
+        codes: vec![],
+        attempts: None,
+        backoff_ms: None,
+    });
+    let p = forward_route(PathMatchIr::Prefix(s("/")), f)
+        .retry_policy
+        .unwrap();
+    assert_eq!(p.retry_on, "5xx");
+    assert_eq!(p.num_retries, None);
+    assert_eq!(p.retry_back_off, None);
+}
+
+#[test]
 fn cors_policy_per_route() {
     let mut r = mk_route(
         "r",

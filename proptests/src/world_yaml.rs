@@ -271,6 +271,16 @@ fn rule(r: &RuleRec) -> Value {
             "backendTimeoutMs",
             r.backend_timeout_ms.map_or(Value::Null, Value::from),
         ),
+        (
+            "retry",
+            r.retry.as_ref().map_or(Value::Null, |rt| {
+                obj([
+                    ("codes", rt.codes.iter().map(|&c| Value::from(c)).collect()),
+                    ("attempts", rt.attempts.map_or(Value::Null, Value::from)),
+                    ("backoffMs", rt.backoff_ms.map_or(Value::Null, Value::from)),
+                ])
+            }),
+        ),
         ("invalid", opt_str(r.invalid.as_deref())),
     ])
 }

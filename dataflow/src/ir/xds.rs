@@ -196,6 +196,16 @@ pub struct ForwardIr {
     pub host_rewrite: Option<String>,
     pub path_rewrite: Option<PathRewriteIr>,
     pub mirrors: Vec<MirrorIr>,
+    pub retry: Option<RetryIr>,
+}
+
+/// Retry answers with one of `codes`, at most `attempts` times (`None`: Envoy's default, 1),
+/// `backoff_ms` apart (`None`: Envoy's default).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RetryIr {
+    pub codes: Vec<u16>,
+    pub attempts: Option<u32>,
+    pub backoff_ms: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -19,7 +19,7 @@ use super::{LowerError, generation_of, key_of, namespace_of, port};
 use crate::model::{
     BackendRefRec, BackendTarget, CorsRec, FilterRec, HeaderMods, HttpRouteRec, KGATEWAY_GROUP,
     KeyValueMatch, MatchRec, MirrorRec, ObjectKey, ParentRef, PathMatch, PathModifier, RedirectRec,
-    RewriteRec, RuleRec, StringMatch, Sym,
+    RetryRec, RewriteRec, RuleRec, StringMatch, Sym,
 };
 
 /// An HTTPRoute; `Err` only for a parentRef port out of range.
@@ -154,6 +154,35 @@ pub fn lower_rule(route_ns: &str, rule: &HTTPRouteRule) -> RuleRec {
         defect.note(|| "timeouts.backendRequest must not be longer than timeouts.request".into());
     }
 
+    let retry = rule.retry.as_ref().map(|r| {
+        let codes = r
+            .codes
+            .iter()
+            .filter_map(|&c| match u16::try_from(c) {
+                Ok(c) if (400..=599).contains(&c) => Some(c),
+                _ => {
+                    defect.note(|| format!("retry.codes: {c} is not in 400-599"));
+                    None
+                }
+            })
+            .collect();
+        let attempts = r.attempts.and_then(|a| match u32::try_from(a) {
+            Ok(a) => Some(a),
+            Err(_) => {
+                defect.note(|| format!("retry.attempts {a} is negative"));
+                None
+            }
+        });
+        let backoff_ms = r.backoff.as_ref().and_then(|b| {
+            defect.check(parse_duration_ms(b).map_err(|e| format!("retry.backoff: {e}")))
+        });
+        RetryRec {
+            codes,
+            attempts,
+            backoff_ms,
+        }
+    });
+
     RuleRec {
         name: rule.name.clone(),
         matches,
@@ -161,6 +190,7 @@ pub fn lower_rule(route_ns: &str, rule: &HTTPRouteRule) -> RuleRec {
         backends,
         timeout_ms,
         backend_timeout_ms,
+        retry,
         invalid: defect.0,
     }
 }

@@ -44,6 +44,8 @@ pub struct RuleRec {
     pub backends: Vec<BackendRefRec>,
     pub timeout_ms: Option<u64>,
     pub backend_timeout_ms: Option<u64>,
+    /// `retry` (experimental channel).
+    pub retry: Option<RetryRec>,
     /// A per-object defect (unparsable duration, incompatible filters…): the rule answers 500.
     pub invalid: Option<String>,
 }
@@ -110,6 +112,15 @@ pub struct MirrorRec {
     pub target: BackendTarget,
     /// Fraction of requests mirrored, in millionths (1_000_000 = all).
     pub fraction_ppm: u32,
+}
+
+/// A rule's retry policy: retry answers with these status codes, at most `attempts` times
+/// (`None`: the data plane's default), waiting `backoff_ms` between tries.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RetryRec {
+    pub codes: Vec<u16>,
+    pub attempts: Option<u32>,
+    pub backoff_ms: Option<u64>,
 }
 
 /// Gateway API's CORS filter.

@@ -340,6 +340,7 @@ mod tests {
                     host_rewrite: None,
                     path_rewrite: None,
                     mirrors: vec![],
+                    retry: None,
                 }),
                 request_headers: HeaderOpsIr::default(),
                 response_headers: HeaderOpsIr::default(),

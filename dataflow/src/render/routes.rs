@@ -316,6 +316,11 @@ impl Context<'_> {
             host_rewrite: None,
             path_rewrite: None,
             mirrors: Vec::new(),
+            retry: rule.retry.as_ref().map(|r| RetryIr {
+                codes: r.codes.clone(),
+                attempts: r.attempts,
+                backoff_ms: r.backoff_ms,
+            }),
         };
         for f in &rule.filters {
             match f {
@@ -453,6 +458,7 @@ mod tests {
             host_rewrite: None,
             path_rewrite: None,
             mirrors: vec![],
+            retry: None,
         })
     }
 
@@ -549,6 +555,7 @@ mod tests {
                 host_rewrite: None,
                 path_rewrite: None,
                 mirrors: vec![],
+                retry: None,
             });
             let request_headers = HeaderOpsIr {
                 set: vec![("x-a".into(), "1".into())],

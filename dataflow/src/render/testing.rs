@@ -474,6 +474,7 @@ pub(crate) fn mk_rule(prefix: &str, backends: Vec<BackendRefRec>) -> RuleRec {
         backends,
         timeout_ms: None,
         backend_timeout_ms: None,
+        retry: None,
         invalid: None,
     }
 }

@@ -3,9 +3,10 @@
 
 use envoy_types::pb::envoy::config::core::v3::{DataSource, RuntimeFractionalPercent, data_source};
 use envoy_types::pb::envoy::config::route::v3::{
-    DirectResponseAction, HeaderMatcher, QueryParameterMatcher, RedirectAction, Route, RouteAction,
-    RouteConfiguration, RouteMatch, VirtualHost, WeightedCluster, header_matcher,
-    query_parameter_matcher, redirect_action, route, route_action, route_match, weighted_cluster,
+    DirectResponseAction, HeaderMatcher, QueryParameterMatcher, RedirectAction, RetryPolicy, Route,
+    RouteAction, RouteConfiguration, RouteMatch, VirtualHost, WeightedCluster, header_matcher,
+    query_parameter_matcher, redirect_action, retry_policy, route, route_action, route_match,
+    weighted_cluster,
 };
 use envoy_types::pb::envoy::extensions::filters::http::cors::v3::CorsPolicy;
 use envoy_types::pb::envoy::r#type::matcher::v3::{
@@ -16,7 +17,7 @@ use envoy_types::pb::google::protobuf::BoolValue;
 use envoy_types::pb::google::protobuf::{Duration, UInt32Value};
 use sluice_dataflow::ir::{
     ActionIr, CorsIr, ForwardIr, HeaderMatchIr, MirrorIr, PathMatchIr, PathRewriteIr, RedirectIr,
-    RouteConfigIr, RouteIr, VirtualHostIr, WeightedClusterIr,
+    RetryIr, RouteConfigIr, RouteIr, VirtualHostIr, WeightedClusterIr,
 };
 
 use super::{duration_ms, headers_to_add, names, pack};
@@ -195,6 +196,7 @@ fn route_action(f: &ForwardIr, matched: &PathMatchIr) -> RouteAction {
             .clone()
             .map(route_action::HostRewriteSpecifier::HostRewriteLiteral),
         request_mirror_policies: f.mirrors.iter().map(mirror_policy).collect(),
+        retry_policy: f.retry.as_ref().map(retry_policy),
         ..Default::default()
     };
     match f.path_rewrite.as_ref().map(|p| path_rewrite(p, matched)) {
@@ -203,6 +205,28 @@ fn route_action(f: &ForwardIr, matched: &PathMatchIr) -> RouteAction {
         Some(PathRewrite::Regex(r)) => action.regex_rewrite = Some(r),
     }
     action
+}
+
+/// Gateway API's rule `retry`: the listed status codes (any 5xx when none is listed),
+/// `attempts` retries (Envoy's default, 1, when unset), `backoff` as the base interval.
+fn retry_policy(r: &RetryIr) -> RetryPolicy {
+    RetryPolicy {
+        retry_on: if r.codes.is_empty() {
+            "5xx".to_string()
+        } else {
+            "retriable-status-codes".to_string()
+        },
+        retriable_status_codes: r.codes.iter().map(|&c| u32::from(c)).collect(),
+        num_retries: r.attempts.map(|value| UInt32Value { value }),
+        retry_back_off: r
+            .backoff_ms
+            .filter(|&ms| ms > 0)
+            .map(|ms| retry_policy::RetryBackOff {
+                base_interval: Some(duration_ms(ms)),
+                ..Default::default()
+            }),
+        ..Default::default()
+    }
 }
 
 /// One plain cluster when that says everything; `weighted_clusters` otherwise, also for a single

@@ -91,6 +91,7 @@ pub fn mk_route_config(name: &str, clusters: &[&str]) -> Resource {
                 host_rewrite: None,
                 path_rewrite: None,
                 mirrors: Vec::new(),
+                retry: None,
             }),
             request_headers: HeaderOpsIr::default(),
             response_headers: HeaderOpsIr::default(),

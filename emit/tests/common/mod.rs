@@ -51,6 +51,7 @@ pub fn mk_forward(clusters: Vec<WeightedClusterIr>) -> ForwardIr {
         host_rewrite: None,
         path_rewrite: None,
         mirrors: Vec::new(),
+        retry: None,
     }
 }
 

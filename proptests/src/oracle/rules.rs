@@ -167,6 +167,11 @@ fn rule_action(
         host_rewrite: None,
         path_rewrite: None,
         mirrors: Vec::new(),
+        retry: rule.retry.as_ref().map(|r| RetryIr {
+            codes: r.codes.clone(),
+            attempts: r.attempts,
+            backoff_ms: r.backoff_ms,
+        }),
     };
     let mut targets = Vec::new();
     let mut broken = false;

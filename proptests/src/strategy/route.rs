@@ -11,7 +11,7 @@ use proptest::sample::select;
 use sluice_dataflow::model::{
     BackendRefRec, BackendTarget, CorsRec, FilterRec, GATEWAY_GROUP, HeaderMods, HttpRouteRec,
     KGATEWAY_GROUP, KeyValueMatch, MatchRec, MirrorRec, ObjectKey, ParentRef, PathMatch,
-    PathModifier, RedirectRec, RewriteRec, RuleRec, StringMatch, Sym,
+    PathModifier, RedirectRec, RetryRec, RewriteRec, RuleRec, StringMatch, Sym,
 };
 
 use super::names::{
@@ -349,9 +349,19 @@ fn rule(own: &'static str) -> impl Strategy<Value = RuleRec> {
         timeout,
         backend_timeout,
         invalid,
+        prop::option::weighted(0.2, any::<bool>()),
     )
         .prop_map(
-            |(named, matches, filters, backends, timeout_ms, backend_timeout_ms, invalid)| {
+            |(
+                named,
+                matches,
+                filters,
+                backends,
+                timeout_ms,
+                backend_timeout_ms,
+                invalid,
+                retry,
+            )| {
                 let all_prefix = matches
                     .iter()
                     .all(|m| matches!(m.path, PathMatch::Prefix(_)));
@@ -362,6 +372,12 @@ fn rule(own: &'static str) -> impl Strategy<Value = RuleRec> {
                     backends,
                     timeout_ms,
                     backend_timeout_ms,
+                    // Some codes and attempts, or just the data plane's defaults.
+                    retry: retry.map(|full| RetryRec {
+                        codes: if full { vec![500, 503] } else { Vec::new() },
+                        attempts: full.then_some(2),
+                        backoff_ms: full.then_some(100),
+                    }),
                     invalid: invalid.map(str::to_string),
                 }
             },
