@@ -108,6 +108,12 @@ pub enum Command {
         /// Route-edit epochs over which RSS growth is measured (0 skips).
         #[arg(long)]
         rss_epochs: Option<usize>,
+        /// Do not run the naive translator at all (fleets where it does not fit, profiling).
+        #[arg(long)]
+        no_naive: bool,
+        /// Delta client counts to deliver one route edit to, e.g. `1,100,1000` (`0` skips).
+        #[arg(long, value_delimiter = ',')]
+        serve_clients: Option<Vec<usize>>,
         /// Write the report as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,

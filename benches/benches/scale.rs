@@ -59,6 +59,15 @@ fn main() {
     };
     cfg.epochs_rss = env("SLUICE_BENCH_EPOCHS_RSS").unwrap_or(10_000);
     cfg.seed = env("SLUICE_BENCH_SEED").unwrap_or(1);
+    cfg.naive = std::env::var_os("SLUICE_BENCH_NO_NAIVE").is_none();
+    if let Ok(counts) = std::env::var("SLUICE_BENCH_SERVE_CLIENTS") {
+        cfg.serve_clients = counts
+            .split(',')
+            .map(|n| n.trim().parse::<usize>())
+            .filter(|n| n != &Ok(0))
+            .collect::<Result<_, _>>()
+            .unwrap_or_else(|e| panic!("SLUICE_BENCH_SERVE_CLIENTS: {e}"));
+    }
     if let Ok(kinds) = std::env::var("SLUICE_BENCH_KINDS") {
         cfg.kinds = kinds
             .split(',')

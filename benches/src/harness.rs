@@ -9,7 +9,7 @@
 //!                      (7) floor: encode the emitted resources
 //!                      (4) RSS: VmHWM; VmRSS before/after `epochs_rss` route edits
 //!                      (6) the same epochs on the other worker count: identical outputs
-//!                      (5) serving: not measured yet (`serve_1000_clients_ms` = None)
+//!                      (5) serving: route edits published to N in-process Delta clients
 //! ```
 //!
 //! The naive translator recomputes everything per change, so at large fleets it is run on the
@@ -19,6 +19,7 @@
 
 mod report;
 mod rss;
+mod serve;
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::IsTerminal;
@@ -39,6 +40,7 @@ use sluice_proptests::oracle::{self, Config};
 use crate::fleet::{self, Change, ChangeKind, Counts, FleetKind};
 
 pub use report::{markdown, svg_plot};
+pub use serve::ServeFigure;
 
 /// What to run.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -61,6 +63,17 @@ pub struct BenchConfig {
     pub compare_workers: Option<usize>,
     /// The change kinds to measure, in order.
     pub kinds: Vec<ChangeKind>,
+    /// Numbers of Delta clients to deliver one route edit to (measure 5; empty: skip).
+    #[serde(default)]
+    pub serve_clients: Vec<usize>,
+    /// Run the naive translator at all (initial compile, checks). Off for fleets whose
+    /// naive translation does not fit beside the dataflow, or for profiling the dataflow.
+    #[serde(default = "yes")]
+    pub naive: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl BenchConfig {
@@ -81,6 +94,8 @@ impl BenchConfig {
             progress: false,
             compare_workers: Some(2),
             kinds: ChangeKind::ALL.to_vec(),
+            serve_clients: vec![1, 100, 1_000],
+            naive: true,
         }
     }
 }
@@ -168,6 +183,9 @@ pub struct Report {
     pub minimality_checked: usize,
     /// The accumulated dataflow output after all changes equals a naive translation.
     pub final_matches_naive: bool,
+    /// The naive translator did not run (`BenchConfig::naive` off): nothing was checked
+    /// against it and its columns are empty.
+    pub naive_skipped: bool,
     /// Peak RSS (VmHWM) of the whole run: fleet generation, dataflow, naive translator.
     pub peak_rss_bytes: u64,
     /// RSS before the dataflow starts, holding the lowered records and change epochs (the
@@ -187,8 +205,10 @@ pub struct Report {
     pub rss_epoch_resources_mean: f64,
     /// VmRSS after `rss_epochs` route edits minus VmRSS after a warm-up (`None`: skipped).
     pub rss_growth_over_10k_epochs_bytes: Option<i64>,
-    /// Not measured yet: the ADS server is being written.
+    /// One route edit delivered to 1,000 Delta clients: time until the last has it.
     pub serve_1000_clients_ms: Option<f64>,
+    /// Measure 5 at every client count run.
+    pub serving: Vec<ServeFigure>,
     /// Floor of the headline change kind (route edit): encode its emitted resources, p50.
     pub floor_encode_ms: f64,
     pub kinds: Vec<KindReport>,
@@ -484,6 +504,17 @@ pub fn run(cfg: &BenchConfig) -> Report {
         None
     };
 
+    // Route edits for the serving measure, lowered now (the fleet is dropped before the run).
+    let serve_edits: Vec<Vec<InputEvent>> = if cfg.serve_clients.is_empty() {
+        Vec::new()
+    } else {
+        let n = cfg.serve_clients.len() * 4;
+        fleet::changes(&fleet, ChangeKind::RouteEdit, n, cfg.seed ^ 0x5e7e)
+            .iter()
+            .map(|e| lower_changes(&e.changes, &mut report.lowering_problems))
+            .collect()
+    };
+
     let change_epochs: usize = all_epochs.iter().map(|k| k.epochs.len()).sum();
     let total = 1
         + change_epochs
@@ -516,19 +547,25 @@ pub fn run(cfg: &BenchConfig) -> Report {
         cfg,
         format!("fleet {}: naive initial compile", cfg.fleet),
     );
-    let t = Instant::now();
-    let naive_initial = oracle::translate(engine.state().records(), &naive_cfg);
-    report.naive_initial_compile_s = t.elapsed().as_secs_f64();
-    report.initial_matches_naive = naive_initial == snapshot;
-    report.minimality_checked = 1;
-    let mut all_minimal = report.initial_matches_naive;
-    let mut naive_prev: Option<Snapshot> = Some(naive_initial);
+    let mut all_minimal = true;
+    let mut naive_prev: Option<Snapshot> = None;
+    if cfg.naive {
+        let t = Instant::now();
+        let naive_initial = oracle::translate(engine.state().records(), &naive_cfg);
+        report.naive_initial_compile_s = t.elapsed().as_secs_f64();
+        report.initial_matches_naive = naive_initial == snapshot;
+        report.minimality_checked = 1;
+        all_minimal = report.initial_matches_naive;
+        naive_prev = Some(naive_initial);
+    } else {
+        report.naive_skipped = true;
+    }
     drop(first);
 
     // (2), (3), (7): one change per epoch. Phase A runs the first `naive_changes` changes of
     // every kind with the naive translator beside the dataflow, kind after kind, so one naive
     // snapshot stays current throughout; phase B runs the rest, dataflow only.
-    let schedule = schedule(&all_epochs, cfg.naive_changes);
+    let schedule = schedule(&all_epochs, if cfg.naive { cfg.naive_changes } else { 0 });
     let mut acc: Vec<KindAcc> = all_epochs
         .iter()
         .zip(lower_ms)
@@ -610,11 +647,13 @@ pub fn run(cfg: &BenchConfig) -> Report {
         }
         report.kinds.push(kr);
     }
-    report.emitted_minimal = all_minimal;
+    report.emitted_minimal = all_minimal && cfg.naive;
     drop(naive_prev);
-    note(&bar, cfg, format!("fleet {}: naive final check", cfg.fleet));
-    report.final_matches_naive =
-        oracle::translate(engine.state().records(), &naive_cfg) == snapshot;
+    if cfg.naive {
+        note(&bar, cfg, format!("fleet {}: naive final check", cfg.fleet));
+        report.final_matches_naive =
+            oracle::translate(engine.state().records(), &naive_cfg) == snapshot;
+    }
 
     if let Some(head) = report
         .kinds
@@ -627,6 +666,28 @@ pub fn run(cfg: &BenchConfig) -> Report {
         report.naive_update_p50_ms = head.naive_p50_ms;
         report.speedup_p50 = head.speedup_p50;
         report.floor_encode_ms = head.floor_encode_p50_ms;
+    }
+
+    // Epochs the serving measure applied, for the worker replay.
+    let mut serve_applied: Vec<Vec<InputEvent>> = Vec::new();
+    // (5) Serving: route edits delivered to N Delta clients.
+    if !cfg.serve_clients.is_empty() {
+        note(
+            &bar,
+            cfg,
+            format!("fleet {}: serving to Delta clients", cfg.fleet),
+        );
+        let (figures, applied) = measure_serving(cfg, &mut engine, &mut snapshot, serve_edits);
+        report.serving = figures;
+        for (_, batch) in &applied {
+            fingerprints.push(fingerprint(batch));
+        }
+        serve_applied = applied.into_iter().map(|(events, _)| events).collect();
+        report.serve_1000_clients_ms = report
+            .serving
+            .iter()
+            .find(|f| f.clients == 1_000)
+            .map(|f| f.all_ms);
     }
 
     // (4) RSS over many route edits (dataflow only).
@@ -688,6 +749,11 @@ pub fn run(cfg: &BenchConfig) -> Report {
                 bar.inc(1);
             }
         }
+        for events in serve_applied {
+            let batch = engine.apply(events).expect("dataflow running");
+            other.apply(&batch);
+            prints.push(fingerprint(&batch));
+        }
         for (ke, mut times) in all_epochs.iter().zip(times) {
             check
                 .p50_ms
@@ -707,13 +773,18 @@ pub fn run(cfg: &BenchConfig) -> Report {
 
     report.peak_rss_bytes = rss::peak().max(generation_peak);
     report.not_measured = vec![
-        "serving (one change to N Delta clients): the ADS server is being written; \
-         serve_1000_clients_ms is None"
-            .to_owned(),
         "workers across 2 processes on loopback: only threads of one process are compared"
             .to_owned(),
-        "route edit to a real Envoy serving it: needs the ADS server".to_owned(),
+        "route edit to a real Envoy serving it: measured by the end-to-end test on a small \
+         configuration only"
+            .to_owned(),
     ];
+    if !cfg.naive {
+        report.not_measured.push(
+            "the naive translator (switched off): no speedups, nothing checked against it"
+                .to_owned(),
+        );
+    }
     if cfg.kinds.contains(&ChangeKind::GatewayPolicy) {
         report.not_measured.push(
             "gateway-level policy fan-out: the dataflow does not translate TrafficPolicies \
@@ -722,6 +793,33 @@ pub fn run(cfg: &BenchConfig) -> Report {
         );
     }
     report
+}
+
+/// Applies route edits (each one epoch of `engine`, kept in `snapshot`) until one rewrites a
+/// RouteConfiguration, and delivers it to each count of clients in turn. Returns the figures
+/// and every epoch applied, with its batch.
+fn measure_serving(
+    cfg: &BenchConfig,
+    engine: &mut Engine,
+    snapshot: &mut Snapshot,
+    edits: Vec<Vec<InputEvent>>,
+) -> (Vec<ServeFigure>, Vec<(Vec<InputEvent>, OutputBatch)>) {
+    let mut served = serve::Served::start(snapshot);
+    let mut edits = edits.into_iter();
+    let (mut figures, mut applied) = (Vec::new(), Vec::new());
+    for &clients in &cfg.serve_clients {
+        for events in edits.by_ref() {
+            let batch = engine.apply(events.clone()).expect("dataflow running");
+            let figure = served.measure(clients, &batch, snapshot);
+            snapshot.apply(&batch);
+            applied.push((events, batch));
+            if let Some(f) = figure {
+                figures.push(f);
+                break;
+            }
+        }
+    }
+    (figures, applied)
 }
 
 #[cfg(test)]

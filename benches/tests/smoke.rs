@@ -13,6 +13,7 @@ fn fleet_s_smoke() {
     cfg.epochs_rss = 100;
     cfg.workers = 1;
     cfg.compare_workers = Some(2);
+    cfg.serve_clients = vec![1, 20];
     let report = harness::run(&cfg);
     let md = harness::markdown(&report);
     println!("{md}");
@@ -46,7 +47,22 @@ fn fleet_s_smoke() {
     assert!(check.identical, "1 and 2 workers differ: {check:?}");
     assert!(report.peak_rss_bytes > 0);
     assert_eq!(report.rss_epochs, 100);
-    assert!(report.serve_1000_clients_ms.is_none());
+    // Serving: a route edit reached every client, over the wire, at both counts.
+    let counts: Vec<usize> = report.serving.iter().map(|f| f.clients).collect();
+    assert_eq!(counts, [1, 20], "{:?}", report.serving);
+    for f in &report.serving {
+        assert!(f.all_ms > 0.0 && f.p50_ms <= f.all_ms, "{f:?}");
+        assert!(f.bytes_on_wire > 0, "{f:?}");
+    }
+    assert!(
+        report.serving[1].bytes_on_wire > report.serving[0].bytes_on_wire,
+        "20 clients receive more bytes than 1: {:?}",
+        report.serving
+    );
+    assert!(
+        report.serve_1000_clients_ms.is_none(),
+        "1,000 clients were not run"
+    );
     let json = serde_json::to_value(&report).unwrap();
     for field in [
         "fleet",

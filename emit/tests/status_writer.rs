@@ -639,3 +639,63 @@ async fn a_renewed_lease_is_never_taken_over_and_conflicts_lose() {
     assert!(!leader);
     assert_eq!(put.method, Method::PUT);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_leader_releases_the_lease_on_shutdown_and_a_follower_does_not_write() {
+    let (client, mut handle) = mock();
+    let elector = LeaderElector::new(client, LeaseConfig::new("sluice-system", "pod-a"));
+    let (mut leadership, election) = elector.spawn();
+    // First round: absent, created — we lead.
+    answer(&mut handle, 404, status_error(404, "NotFound")).await;
+    answer(
+        &mut handle,
+        201,
+        lease("pod-a", "2026-01-01T00:00:00.000000Z", 2, "1"),
+    )
+    .await;
+    assert!(leadership.changed().await);
+    assert!(leadership.is_leader());
+
+    let (_, (get, put)) = tokio::join!(election.release(), async {
+        (
+            answer(
+                &mut handle,
+                200,
+                lease("pod-a", "2026-01-01T00:00:00.000000Z", 2, "7"),
+            )
+            .await,
+            answer(
+                &mut handle,
+                200,
+                lease("", "2026-01-01T00:00:01.000000Z", 2, "8"),
+            )
+            .await,
+        )
+    });
+    assert!(!leadership.is_leader(), "no writes once shutting down");
+    assert_eq!(get.method, Method::GET);
+    assert_eq!(get.path_and_query, LEASE_PATH);
+    assert_eq!(put.method, Method::PUT);
+    assert_eq!(put.body["metadata"]["resourceVersion"], "7");
+    assert!(
+        put.body["spec"].get("holderIdentity").is_none(),
+        "released: no holder ({})",
+        put.body
+    );
+    assert_eq!(put.body["spec"]["leaseDurationSeconds"], 1);
+    assert_eq!(put.body["spec"]["leaseTransitions"], 2);
+    silent(&mut handle).await;
+
+    // A candidate that never led releases nothing.
+    let (client, mut handle) = mock();
+    let elector = LeaderElector::new(client, LeaseConfig::new("sluice-system", "pod-b"));
+    let (_leadership, election) = elector.spawn();
+    answer(
+        &mut handle,
+        200,
+        lease("pod-a", "2026-01-01T00:00:00.000000Z", 0, "3"),
+    )
+    .await;
+    election.release().await;
+    silent(&mut handle).await;
+}

@@ -27,6 +27,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             changes,
             naive_changes,
             rss_epochs,
+            serve_clients,
+            no_naive,
             json,
             svg,
         } => {
@@ -42,6 +44,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             if let Some(n) = rss_epochs {
                 cfg.epochs_rss = n;
+            }
+            cfg.naive = !no_naive;
+            if let Some(counts) = serve_clients {
+                cfg.serve_clients = counts.into_iter().filter(|&n| n > 0).collect();
             }
             bench::run(&cfg, json.as_deref(), svg.as_deref())
         }

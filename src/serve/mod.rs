@@ -95,8 +95,8 @@ async fn serve(args: ServeArgs, engine: sluice_dataflow::worker::Engine) -> anyh
             let sync = Arc::new(SyncStatus::new([]));
             *state.sync.write().unwrap_or_else(|e| e.into_inner()) = Some(sync.clone());
             tokio::spawn(run_cluster_source(client.clone(), SETTLE, batches_tx, sync));
-            let (tx, task) = cluster::spawn_status_writer(client, &args.engine.controller_name);
-            (Some(tx), Some(task))
+            let task = cluster::spawn_status_writer(client, &args.engine.controller_name);
+            (Some(task.batches.clone()), Some(task))
         }
     };
     let compiler = {
@@ -122,18 +122,26 @@ async fn serve(args: ServeArgs, engine: sluice_dataflow::worker::Engine) -> anyh
     );
     tracing::info!(xds = %args.xds_addr, admin = %args.admin_addr, source = %args.source.describe(), "serving");
 
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for ctrl-c")?;
+    shutdown_signal().await?;
     tracing::info!("shutting down");
     if let Some(task) = status_task {
-        task.abort();
+        task.shutdown(Duration::from_secs(3)).await;
     }
     let _ = stop_tx.send(true);
     grpc.await.context("grpc task")?.context("xDS server")?;
     admin.await.context("admin task")?.context("admin server")?;
     drop(compiler); // detached: it ends when the batch channel closes
     Ok(())
+}
+
+/// SIGINT (ctrl-c) or SIGTERM (what Kubernetes sends a Pod it stops).
+async fn shutdown_signal() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("waiting for ctrl-c"),
+        _ = term.recv() => Ok(()),
+    }
 }
 
 /// Owns the dataflow: one epoch per batch, published as soon as it is complete.

@@ -185,6 +185,15 @@ impl Proc {
         self.child.try_wait().ok().flatten()
     }
 
+    /// Asks the process to stop (SIGTERM), as Kubernetes stops a Pod.
+    pub fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM {}", self.child.id());
+    }
+
     /// Kills the process (SIGKILL) and reaps it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

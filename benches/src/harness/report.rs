@@ -60,6 +60,23 @@ fn signed_mib(bytes: i64) -> String {
     format!("{:+.2} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
+fn kib(bytes: u64) -> String {
+    format!("{:.1} KiB", bytes as f64 / 1024.0)
+}
+
+fn signed_kib(bytes: i64) -> String {
+    format!("{:+.1} KiB", bytes as f64 / 1024.0)
+}
+
+/// A check against the naive translator, or "not run" when it was off.
+fn checked(r: &Report, b: bool) -> &'static str {
+    if r.naive_skipped {
+        "not run"
+    } else {
+        yes_no(b)
+    }
+}
+
 fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "**NO**" }
 }
@@ -118,7 +135,7 @@ pub fn markdown(r: &Report) -> String {
         thousands(r.initial_resources as u64),
         thousands(r.initial_statuses as u64),
         mib(r.initial_bytes),
-        yes_no(r.initial_matches_naive)
+        checked(r, r.initial_matches_naive)
     );
     let _ = writeln!(
         s,
@@ -137,13 +154,13 @@ pub fn markdown(r: &Report) -> String {
     let _ = writeln!(
         s,
         "| emitted = naive set difference | {} ({} epochs checked) | | |",
-        yes_no(r.emitted_minimal),
+        checked(r, r.emitted_minimal),
         thousands(r.minimality_checked as u64)
     );
     let _ = writeln!(
         s,
         "| final output = naive translation | {} | | |",
-        yes_no(r.final_matches_naive)
+        checked(r, r.final_matches_naive)
     );
     let _ = writeln!(
         s,
@@ -167,14 +184,20 @@ pub fn markdown(r: &Report) -> String {
         fmt_ms(r.rss_epoch_p99_ms),
         r.rss_epoch_resources_mean
     );
-    let _ = writeln!(
-        s,
-        "| one change → 1,000 Delta clients | {} | | |",
-        r.serve_1000_clients_ms.map_or_else(
-            || "not measured (ADS server pending)".to_owned(),
-            |v| { format!("{} ms", fmt_ms(v)) }
-        )
-    );
+    if r.serving.is_empty() {
+        let _ = writeln!(s, "| one change → N Delta clients | not run | | |");
+    }
+    for f in &r.serving {
+        let _ = writeln!(
+            s,
+            "| one route edit → {} Delta clients | all have it after {} ms (median client {} ms); {} on the wire; {} per client | | |",
+            thousands(f.clients as u64),
+            fmt_ms(f.all_ms),
+            fmt_ms(f.p50_ms),
+            kib(f.bytes_on_wire),
+            signed_kib(f.rss_per_client_bytes)
+        );
+    }
     if let Some(w) = &r.workers_check {
         let edit = w
             .p50_ms

@@ -76,16 +76,15 @@ pub struct ListenerStatusIr {
 }
 
 /// A route's `parentRef` as echoed in its status.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// Serialized by [`wire`]: absent options are omitted in JSON only.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ParentRefIr {
     pub group: String,
     pub kind: String,
     pub namespace: String,
     pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub section_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
 }
 
@@ -98,8 +97,9 @@ pub struct RouteParentStatusIr {
 }
 
 /// The `status` stanza of one object.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(untagged)]
+///
+/// Serialized by [`wire`]: untagged (the Kubernetes shape) in JSON, tagged in binary.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StatusIr {
     GatewayClass {
         conditions: Vec<Condition>,
@@ -117,4 +117,165 @@ pub enum StatusIr {
 pub struct StatusEntry {
     pub key: StatusKey,
     pub status: StatusIr,
+}
+
+/// Serde for the status types, in two shapes. Human-readable formats (JSON: `sluice
+/// translate`, `/debug/xds`, the status writer) get the Kubernetes shape: `StatusIr`
+/// untagged, absent optional fields omitted. Binary formats get a self-describing-free shape
+/// they can read back: timely's bincode, which carries statuses between the processes of a
+/// cluster, can neither guess an untagged variant nor notice a skipped field.
+mod wire {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{Condition, ListenerStatusIr, ParentRefIr, RouteParentStatusIr, StatusIr};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(remote = "StatusIr", untagged)]
+    enum StatusJson {
+        GatewayClass {
+            conditions: Vec<Condition>,
+        },
+        Gateway {
+            conditions: Vec<Condition>,
+            listeners: Vec<ListenerStatusIr>,
+        },
+        Route {
+            parents: Vec<RouteParentStatusIr>,
+        },
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(remote = "StatusIr")]
+    enum StatusBinary {
+        GatewayClass {
+            conditions: Vec<Condition>,
+        },
+        Gateway {
+            conditions: Vec<Condition>,
+            listeners: Vec<ListenerStatusIr>,
+        },
+        Route {
+            parents: Vec<RouteParentStatusIr>,
+        },
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(remote = "ParentRefIr", rename_all = "camelCase")]
+    struct ParentRefJson {
+        group: String,
+        kind: String,
+        namespace: String,
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        section_name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(remote = "ParentRefIr")]
+    struct ParentRefBinary {
+        group: String,
+        kind: String,
+        namespace: String,
+        name: String,
+        section_name: Option<String>,
+        port: Option<u16>,
+    }
+
+    impl Serialize for StatusIr {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            if s.is_human_readable() {
+                StatusJson::serialize(self, s)
+            } else {
+                StatusBinary::serialize(self, s)
+            }
+        }
+    }
+
+    impl<'de> Deserialize<'de> for StatusIr {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            if d.is_human_readable() {
+                StatusJson::deserialize(d)
+            } else {
+                StatusBinary::deserialize(d)
+            }
+        }
+    }
+
+    impl Serialize for ParentRefIr {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            if s.is_human_readable() {
+                ParentRefJson::serialize(self, s)
+            } else {
+                ParentRefBinary::serialize(self, s)
+            }
+        }
+    }
+
+    impl<'de> Deserialize<'de> for ParentRefIr {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            if d.is_human_readable() {
+                ParentRefJson::deserialize(d)
+            } else {
+                ParentRefBinary::deserialize(d)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route_status() -> StatusIr {
+        let parent = |port| RouteParentStatusIr {
+            parent_ref: ParentRefIr {
+                group: "gateway.networking.k8s.io".into(),
+                kind: "Gateway".into(),
+                namespace: "infra".into(),
+                name: "gw".into(),
+                section_name: None,
+                port,
+            },
+            controller_name: "sluice.dev/gateway-controller".into(),
+            conditions: vec![Condition::new("Accepted", true, "Accepted", "", 3)],
+        };
+        StatusIr::Route {
+            parents: vec![parent(None), parent(Some(80))],
+        }
+    }
+
+    #[test]
+    fn json_has_the_kubernetes_shape_and_reads_back() {
+        let status = route_status();
+        let json = serde_json::to_value(&status).unwrap();
+        let parents = json["parents"]
+            .as_array()
+            .expect("untagged: no variant name");
+        assert!(parents[0]["parentRef"].get("sectionName").is_none());
+        assert!(parents[0]["parentRef"].get("port").is_none());
+        assert_eq!(parents[1]["parentRef"]["port"], 80);
+        assert_eq!(serde_json::from_value::<StatusIr>(json).unwrap(), status);
+    }
+
+    #[test]
+    fn binary_round_trips_as_between_timely_processes() {
+        let gateway = StatusIr::Gateway {
+            conditions: vec![Condition::new("Programmed", false, "Invalid", "no", 1)],
+            listeners: vec![ListenerStatusIr {
+                name: "http".into(),
+                supported_kinds: vec![RouteGroupKindIr {
+                    group: "gateway.networking.k8s.io".into(),
+                    kind: "HTTPRoute".into(),
+                }],
+                attached_routes: 2,
+                conditions: Vec::new(),
+            }],
+        };
+        for status in [route_status(), gateway] {
+            let bytes = bincode::serialize(&status).unwrap();
+            assert_eq!(bincode::deserialize::<StatusIr>(&bytes).unwrap(), status);
+        }
+    }
 }

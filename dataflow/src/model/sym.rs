@@ -3,6 +3,11 @@
 //! The interner is process-wide and append-only, so a `Sym` is valid in every timely worker of
 //! the process. Ids order by first appearance, not alphabetically: code that must order by name
 //! (precedence tie-breaks, output) compares `as_str()`.
+//!
+//! Ids differ between processes, so nothing that crosses processes may depend on them: a `Sym`
+//! serializes as its text and hashes as its text's fingerprint (timely routes exchanged records
+//! by hash: with id hashes the two processes of a cluster would send the same key to different
+//! workers, and joins would miss).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -10,8 +15,21 @@ use std::sync::{OnceLock, RwLock};
 
 /// An interned string. It serializes as its text, so records crossing to another process (a
 /// timely cluster) are re-interned there rather than carrying ids meaningless to that process.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Sym(u32);
+
+impl std::hash::Hash for Sym {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(interner().read().expect("interner poisoned").hashes[self.0 as usize]);
+    }
+}
+
+/// FNV-1a: a fixed function of the text, the same in every process and run.
+fn fingerprint(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
 
 impl Serialize for Sym {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -32,6 +50,8 @@ struct Interner {
     #[allow(clippy::disallowed_types)]
     ids: std::collections::HashMap<&'static str, u32>,
     strs: Vec<&'static str>,
+    /// `fingerprint` of each string, by id.
+    hashes: Vec<u64>,
 }
 
 fn interner() -> &'static RwLock<Interner> {
@@ -57,6 +77,7 @@ impl Sym {
         let id = u32::try_from(w.strs.len()).expect("more than 2^32 interned strings");
         let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
         w.strs.push(leaked);
+        w.hashes.push(fingerprint(leaked));
         w.ids.insert(leaked, id);
         Sym(id)
     }
@@ -141,6 +162,24 @@ mod tests {
         assert_eq!(
             Sym::new("b").cmp_str(Sym::new("a")),
             std::cmp::Ordering::Greater
+        );
+    }
+
+    #[test]
+    fn hashes_depend_on_the_text_not_the_id() {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let hash = |s: Sym| BuildHasherDefault::<DefaultHasher>::default().hash_one(s);
+        // What another process computes for the same text, whatever id it gave it.
+        let expected = {
+            use std::hash::Hasher;
+            let mut h = DefaultHasher::new();
+            h.write_u64(fingerprint("x-sym-hash-test"));
+            h.finish()
+        };
+        assert_eq!(hash(Sym::new("x-sym-hash-test")), expected);
+        assert_ne!(
+            hash(Sym::new("x-sym-hash-a")),
+            hash(Sym::new("x-sym-hash-b"))
         );
     }
 }

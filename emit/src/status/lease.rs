@@ -5,7 +5,9 @@
 //! `leaseDurationSeconds` *as observed locally* (no trust in other clocks), it takes it over
 //! (`leaseTransitions` + 1). Writes carry the read `resourceVersion`, so of two candidates
 //! racing only one wins (the other gets 409 Conflict). A leader that cannot renew for
-//! `renew_deadline` steps down.
+//! `renew_deadline` steps down. On shutdown the leader releases the Lease (client-go's
+//! `ReleaseOnCancel`: empty holder, a 1 s duration), so a standby takes over at its next round
+//! instead of waiting out the lease.
 
 use std::time::Duration;
 
@@ -13,7 +15,7 @@ use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, PostParams};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
@@ -84,6 +86,23 @@ impl LeaseConfig {
     }
 }
 
+/// The running election: [`release`](ElectorHandle::release) ends it. Dropping the handle
+/// leaves the election running.
+#[derive(Debug)]
+pub struct ElectorHandle {
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ElectorHandle {
+    /// Stops the election, releasing the Lease if this candidate holds it; returns when done.
+    pub async fn release(self) {
+        if self.stop.send(()).is_ok() {
+            let _ = self.task.await;
+        }
+    }
+}
+
 /// The part of a Lease record whose change shows its holder is alive.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Observed {
@@ -117,8 +136,10 @@ impl LeaderElector {
         self.leader
     }
 
-    /// Runs the election until every [`Leadership`] handle is dropped, publishing changes.
-    pub async fn run(mut self, tx: watch::Sender<bool>) {
+    /// Runs the election until every [`Leadership`] handle is dropped, publishing changes;
+    /// when `stop` fires, releases the Lease (if held), publishes `false` and returns.
+    pub async fn run(mut self, tx: watch::Sender<bool>, stop: oneshot::Receiver<()>) {
+        let mut stop = Some(stop);
         loop {
             let leader = self.try_acquire_or_renew().await;
             tx.send_if_modified(|current| {
@@ -129,15 +150,73 @@ impl LeaderElector {
             if tx.is_closed() {
                 return;
             }
-            tokio::time::sleep(self.config.renew_period).await;
+            let sleep = tokio::time::sleep(self.config.renew_period);
+            let Some(rx) = stop.as_mut() else {
+                sleep.await;
+                continue;
+            };
+            tokio::select! {
+                () = sleep => {}
+                asked = rx => {
+                    if asked.is_ok() {
+                        // Stop writing before the Lease goes: a standby may lead at once.
+                        tx.send_replace(false);
+                        self.release().await;
+                        return;
+                    }
+                    // The handle was dropped without asking: run on, never release.
+                    stop = None;
+                }
+            }
         }
     }
 
     /// Starts [`LeaderElector::run`] on a task; the handle follows it.
-    pub fn spawn(self) -> (Leadership, tokio::task::JoinHandle<()>) {
+    pub fn spawn(self) -> (Leadership, ElectorHandle) {
         let (tx, rx) = watch::channel(false);
-        let task = tokio::spawn(self.run(tx));
-        (Leadership(rx), task)
+        let (stop, stop_rx) = oneshot::channel();
+        let task = tokio::spawn(self.run(tx, stop_rx));
+        (Leadership(rx), ElectorHandle { stop, task })
+    }
+
+    /// Gives the Lease up if we hold it: empty holder, `leaseDurationSeconds` 1, renewed now
+    /// (what client-go writes on `ReleaseOnCancel`). Written against the read
+    /// `resourceVersion`, so a Lease someone else took meanwhile is left alone.
+    pub async fn release(&mut self) {
+        if !self.leader {
+            return;
+        }
+        self.leader = false;
+        let lease = match self.api.get_opt(&self.config.name).await {
+            Ok(Some(lease)) => lease,
+            Ok(None) => return,
+            Err(err) => {
+                warn!(error = %err, "cannot read the leader lease to release it");
+                return;
+            }
+        };
+        let spec = lease.spec.clone().unwrap_or_default();
+        if spec.holder_identity.as_deref() != Some(self.config.identity.as_str()) {
+            return;
+        }
+        let now = MicroTime(Timestamp::now());
+        let mut released = lease;
+        released.spec = Some(LeaseSpec {
+            holder_identity: None,
+            lease_duration_seconds: Some(1),
+            acquire_time: Some(now.clone()),
+            renew_time: Some(now),
+            lease_transitions: spec.lease_transitions,
+            ..LeaseSpec::default()
+        });
+        match self
+            .api
+            .replace(&self.config.name, &PostParams::default(), &released)
+            .await
+        {
+            Ok(_) => info!(identity = %self.config.identity, "released the leader lease"),
+            Err(err) => warn!(error = %err, "cannot release the leader lease"),
+        }
     }
 
     /// One round: read the Lease, then create, renew or take it over if we may. Returns

@@ -19,7 +19,7 @@ pub mod patch;
 mod writer;
 
 pub use bucket::TokenBucket;
-pub use lease::{LeaderElector, Leadership, LeaseConfig};
+pub use lease::{ElectorHandle, LeaderElector, Leadership, LeaseConfig};
 pub use writer::{
     StatusWriter, StatusWriterConfig, WriteError, WriterStats, run_status_writer, status_resource,
 };
