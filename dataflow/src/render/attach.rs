@@ -1,7 +1,9 @@
 //! Attaching HTTPRoutes to listeners: for each parentRef naming one of our Gateways, the
 //! listeners matching its section and port, then those whose allowedRoutes admit the route,
-//! then those whose hostname intersects the route's, then the usable ones. The first step that
-//! leaves none gives the `Accepted=False` reason.
+//! then those whose hostname intersects the route's, then the attachable ones. The first step
+//! that leaves none gives the `Accepted=False` reason. Attachment ignores whether a listener is
+//! programmed (Gateway API `attachedRoutes`): a route on a listener whose certificate does not
+//! resolve is attached and accepted, but only usable listeners serve it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,6 +21,8 @@ pub struct AttachedListener {
     pub port: u16,
     pub https: bool,
     pub hosts: Vec<String>,
+    /// Programmed, so its resources serve the route; else the route only counts in its status.
+    pub usable: bool,
 }
 
 /// The outcome of one (route, parentRef) to one of our Gateways.
@@ -115,20 +119,21 @@ fn attach_one(
                 port: l.port,
                 https: l.protocol == Protocol::Https,
                 hosts,
+                usable: view.usable(i),
             })
         })
         .collect();
     if attached.is_empty() {
         return fail("NoMatchingListenerHostname", "no listener hostname matches");
     }
-    let usable: Vec<AttachedListener> = attached
+    let attachable: Vec<AttachedListener> = attached
         .into_iter()
-        .filter(|l| view.usable(l.index))
+        .filter(|l| view.attachable(l.index))
         .collect();
-    if usable.is_empty() {
+    if attachable.is_empty() {
         return fail("NoMatchingParent", "every matching listener is invalid");
     }
-    Ok(usable)
+    Ok(attachable)
 }
 
 /// Whether hostname `h` lies inside `pattern` (`*.x` covers every name ending in `.x`).
@@ -231,6 +236,7 @@ mod dataflow_tests {
             port: l.port,
             https: l.protocol == Protocol::Https,
             hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            usable: true,
         }
     }
 
@@ -507,30 +513,58 @@ mod dataflow_tests {
     }
 
     #[test]
-    fn an_invalid_listener_matches_but_takes_no_route_until_fixed() {
+    fn a_listener_without_its_certificate_takes_the_route_unprogrammed() {
         run(|h| {
             let https = mk_https_listener("https", 443, None, key("infra", "cert"));
             gateway(h, vec![https.clone()]);
             let parent = mk_parent_section(gw(), "https");
             let r = route(vec![parent.clone()], &[]);
             h.upsert(&r);
-            let failed = fails(
+            let unprogrammed = outcome(
                 &r,
                 &parent,
-                "NoMatchingParent",
-                "every matching listener is invalid",
+                Ok(vec![AttachedListener {
+                    usable: false,
+                    ..attached(&https, 0, &["*"])
+                }]),
             );
-            assert_eq!(h.step(), vec![(failed.clone(), 1)]);
+            assert_eq!(h.step(), vec![(unprogrammed.clone(), 1)]);
 
             h.upsert(mk_secret("infra", "cert"));
             let ok = outcome(&r, &parent, Ok(vec![attached(&https, 0, &["*"])]));
             assert_eq!(
                 h.step(),
-                changes(vec![(failed.clone(), -1), (ok.clone(), 1)])
+                changes(vec![(unprogrammed.clone(), -1), (ok.clone(), 1)])
             );
 
             h.delete(mk_secret("infra", "cert"));
-            assert_eq!(h.step(), changes(vec![(ok, -1), (failed, 1)]));
+            assert_eq!(h.step(), changes(vec![(ok, -1), (unprogrammed, 1)]));
+        });
+    }
+
+    #[test]
+    fn a_conflicted_listener_takes_no_route() {
+        run(|h| {
+            let conflicted = ListenerRec {
+                problem: Some(ListenerProblem::Conflicted("HostnameConflict".into())),
+                ..mk_listener("http", 80)
+            };
+            gateway(h, vec![conflicted]);
+            let parent = mk_parent(gw());
+            let r = route(vec![parent.clone()], &[]);
+            h.upsert(&r);
+            assert_eq!(
+                h.step(),
+                vec![(
+                    fails(
+                        &r,
+                        &parent,
+                        "NoMatchingParent",
+                        "every matching listener is invalid"
+                    ),
+                    1
+                )]
+            );
         });
     }
 

@@ -1,6 +1,6 @@
-//! Clusters of every target of every attached route, and the ClusterLoadAssignment of each EDS
-//! cluster (a reduce keyed by the Service over its EndpointSlices, so an endpoint change
-//! re-renders only that Service's assignments).
+//! Clusters of every target of every route a usable listener serves, and the
+//! ClusterLoadAssignment of each EDS cluster (a reduce keyed by the Service over its
+//! EndpointSlices, so an endpoint change re-renders only that Service's assignments).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -25,7 +25,11 @@ pub fn render_clusters<'s>(
     slices: Col<'s, Arc<EndpointSliceRec>>,
 ) -> (Col<'s, ClusterIr>, Col<'s, EndpointsIr>) {
     let attached = attachments
-        .filter(|a| a.outcome.is_ok())
+        .filter(|a| {
+            a.outcome
+                .as_ref()
+                .is_ok_and(|ls| ls.iter().any(|l| l.usable))
+        })
         .map(|a| (a.route.key, ()))
         .distinct();
     let targets = rendered
@@ -291,6 +295,26 @@ mod tests {
             assert_eq!(
                 h.step(),
                 changes(vec![(cluster(80), -1), (cla(80, vec![]), -1)])
+            );
+        });
+    }
+
+    #[test]
+    fn a_route_attached_only_to_unprogrammed_listeners_has_no_cluster() {
+        run(|h| {
+            setup(h);
+            h.upsert(mk_gateway(
+                "infra",
+                "gw",
+                vec![mk_https_listener("https", 443, None, key("infra", "cert"))],
+            ));
+            h.upsert(route("r", 80));
+            assert_eq!(h.step(), vec![]);
+
+            h.upsert(mk_secret("infra", "cert"));
+            assert_eq!(
+                h.step(),
+                changes(vec![(cluster(80), 1), (cla(80, vec![]), 1)])
             );
         });
     }

@@ -18,9 +18,16 @@ pub struct GatewayView {
 }
 
 impl GatewayView {
-    /// Usable listeners carry routes and produce resources; the others only status.
+    /// Routes attach to a listener `lower` found no problem with (a conflicted one is not
+    /// accepted for processing), whatever its certificate.
+    pub fn attachable(&self, i: usize) -> bool {
+        self.rec.listeners[i].problem.is_none()
+    }
+
+    /// Usable (Programmed) listeners also resolve their certificate: only they produce
+    /// resources.
     pub fn usable(&self, i: usize) -> bool {
-        self.rec.listeners[i].problem.is_none() && self.tls[i].is_ok()
+        self.attachable(i) && self.tls[i].is_ok()
     }
 }
 
@@ -185,6 +192,8 @@ mod tests {
             )));
             assert_eq!(h.step(), changes(vec![(ok, -1), (missing.clone(), 1)]));
             assert!(missing.1.usable(0) && !missing.1.usable(1));
+            // Routes still attach to it.
+            assert!(missing.1.attachable(1));
         });
     }
 
@@ -205,7 +214,7 @@ mod tests {
                 rec: Arc::new(gw.clone()),
                 tls: vec![Ok(None)],
             };
-            assert!(!view.usable(0));
+            assert!(!view.usable(0) && !view.attachable(0));
             assert_eq!(h.step(), vec![((gw.key, view), 1)]);
         });
     }

@@ -89,10 +89,15 @@ pub fn render_route_configs<'s>(
         .flat_map(|a| {
             let gw = a.parent.gateway;
             let route = a.route.key;
-            a.outcome.into_iter().flatten().flat_map(move |l| {
-                let rc = RouteConfigKey::of(gw, l.port, l.https, l.name);
-                l.hosts.into_iter().map(move |h| (route, (rc, h)))
-            })
+            // An unprogrammed listener has no route configuration to land in.
+            a.outcome
+                .into_iter()
+                .flatten()
+                .filter(|l| l.usable)
+                .flat_map(move |l| {
+                    let rc = RouteConfigKey::of(gw, l.port, l.https, l.name);
+                    l.hosts.into_iter().map(move |h| (route, (rc, h)))
+                })
         })
         .distinct()
         .join_map(rendered, |route, (rc, host), r| {
@@ -494,6 +499,29 @@ mod tests {
                 h.step(),
                 changes(vec![(both, -1), (rc("infra/gw/443/https", &[]), 1)])
             );
+        });
+    }
+
+    #[test]
+    fn a_route_attached_to_an_unprogrammed_listener_lands_once_it_is_programmed() {
+        run(|h| {
+            setup(
+                h,
+                vec![
+                    mk_listener("http", 80),
+                    mk_https_listener("broken", 8443, None, key("infra", "missing")),
+                ],
+            );
+            h.upsert(route("r", mk_parent(gw()), prefix("/")));
+            let n = name("r", 0);
+            let with = |rc_name: &str| rc(rc_name, &[("*", &[n.as_str()])]);
+            assert_eq!(h.step(), vec![(with("infra/gw/80"), 1)]);
+
+            h.upsert(mk_secret("infra", "missing"));
+            assert_eq!(h.step(), vec![(with("infra/gw/8443/broken"), 1)]);
+
+            h.delete(mk_secret("infra", "missing"));
+            assert_eq!(h.step(), vec![(with("infra/gw/8443/broken"), -1)]);
         });
     }
 

@@ -16,7 +16,7 @@ pub struct Parent<'a> {
     /// Index into the `ours` Gateway list.
     pub gateway: usize,
     /// `Ok`: the listeners (by index) the route attached to, each with the hostnames it serves
-    /// there; `Err`: the `Accepted=False` reason and message.
+    /// there, usable or not; `Err`: the `Accepted=False` reason and message.
     pub outcome: Result<Vec<(usize, Vec<String>)>, Failure>,
 }
 
@@ -105,15 +105,16 @@ fn attach_one(
             "no listener hostname matches".into(),
         ));
     }
-    let usable: Vec<(usize, Vec<String>)> = attached
+    // Whether the listener is programmed does not matter (Gateway API `attachedRoutes`).
+    let attachable: Vec<(usize, Vec<String>)> = attached
         .into_iter()
-        .filter(|(i, _)| gateway.listeners[*i].usable())
+        .filter(|(i, _)| gateway.listeners[*i].attachable())
         .collect();
-    if usable.is_empty() {
+    if attachable.is_empty() {
         return Err((
             "NoMatchingParent",
             "every matching listener is invalid".into(),
         ));
     }
-    Ok(usable)
+    Ok(attachable)
 }

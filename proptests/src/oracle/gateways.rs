@@ -21,9 +21,15 @@ pub struct ListenerVerdict<'a> {
 }
 
 impl ListenerVerdict<'_> {
-    /// Usable listeners get routes and resources; the rest only status.
+    /// Routes attach to listeners without a problem (conflicted ones are not accepted for
+    /// processing), whatever their certificate.
+    pub fn attachable(&self) -> bool {
+        self.rec.problem.is_none()
+    }
+
+    /// Usable listeners also have their certificate: they get resources, the rest only status.
     pub fn usable(&self) -> bool {
-        self.rec.problem.is_none() && self.tls.is_ok()
+        self.attachable() && self.tls.is_ok()
     }
 }
 

@@ -5,11 +5,13 @@
 //!
 //! Semantics, in the order they are applied:
 //! 1. `gateways`: a Gateway is ours when its class exists and names our controller; its listeners
-//!    are usable when `lower` found no problem and (HTTPS) their certificate resolves.
+//!    are attachable when `lower` found no problem, and usable when also (HTTPS) their
+//!    certificate resolves.
 //! 2. `attach`: each parentRef of each HTTPRoute to one of our Gateways picks the listeners
 //!    matching its section/port, then allowedRoutes (kinds, namespaces), then hostname
-//!    intersection, then usability; the first step that leaves nothing names the
-//!    `Accepted=False` reason.
+//!    intersection, then attachability; the first step that leaves nothing names the
+//!    `Accepted=False` reason. A route counts in the `attachedRoutes` of every listener it
+//!    attached to, but only usable listeners serve it (route configurations, clusters).
 //! 3. `backends`: backendRefs resolve to clusters, or to a `ResolvedRefs=False` reason.
 //! 4. `rules`: each rule's matches become routes; `precedence` orders them per virtual host.
 //! 5. `resources`: listeners, route configurations, clusters, endpoints; `status`: conditions.

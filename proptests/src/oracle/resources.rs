@@ -85,8 +85,14 @@ pub fn render(
         }
     }
 
-    // Clusters (and endpoints) of every route attached somewhere.
-    for p in parents.iter().filter(|p| p.outcome.is_ok()) {
+    // Clusters (and endpoints) of every route some usable listener serves.
+    let served = |p: &&Parent<'_>| {
+        p.outcome.as_ref().is_ok_and(|ls| {
+            ls.iter()
+                .any(|(li, _)| gateways[p.gateway].listeners[*li].usable())
+        })
+    };
+    for p in parents.iter().filter(served) {
         for t in &rendered[&p.route.key].targets {
             if let Some((svc, port_name)) = &t.endpoints_of {
                 emit(
