@@ -1231,6 +1231,10 @@ fn namespace() {
             name: Sym::new("apps"),
             labels: [
                 ("env".to_string(), "prod".to_string()),
+                (
+                    "kubernetes.io/metadata.name".to_string(),
+                    "apps".to_string()
+                ),
                 ("team".to_string(), "a".to_string()),
             ]
             .into(),
@@ -1241,7 +1245,11 @@ fn namespace() {
     else {
         panic!()
     };
-    assert!(bare.labels.is_empty());
+    // Only the label the API server adds to every Namespace.
+    assert_eq!(
+        bare.labels.into_iter().collect::<Vec<_>>(),
+        [("kubernetes.io/metadata.name".to_string(), "b".to_string())]
+    );
 }
 
 #[test]
