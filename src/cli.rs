@@ -108,6 +108,9 @@ pub enum Command {
         /// Route-edit epochs over which RSS growth is measured (0 skips).
         #[arg(long)]
         rss_epochs: Option<usize>,
+        /// Change kinds to measure, comma-separated slugs (default: all), e.g. `route-edit`.
+        #[arg(long, value_delimiter = ',')]
+        kinds: Option<Vec<sluice_benches::fleet::ChangeKind>>,
         /// Do not run the naive translator at all (fleets where it does not fit, profiling).
         #[arg(long)]
         no_naive: bool,

@@ -29,6 +29,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rss_epochs,
             serve_clients,
             no_naive,
+            kinds,
             json,
             svg,
         } => {
@@ -46,6 +47,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cfg.epochs_rss = n;
             }
             cfg.naive = !no_naive;
+            if let Some(kinds) = kinds {
+                cfg.kinds = kinds;
+            }
             if let Some(counts) = serve_clients {
                 cfg.serve_clients = counts.into_iter().filter(|&n| n > 0).collect();
             }
