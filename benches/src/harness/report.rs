@@ -190,12 +190,13 @@ pub fn markdown(r: &Report) -> String {
     for f in &r.serving {
         let _ = writeln!(
             s,
-            "| one route edit → {} Delta clients | all have it after {} ms (median client {} ms); {} on the wire; {} per client | | |",
+            "| one route edit → {} Delta clients | all have it after {} ms (median client {} ms); {} on the wire; {} per client; {} reconnects while connecting | | |",
             thousands(f.clients as u64),
             fmt_ms(f.all_ms),
             fmt_ms(f.p50_ms),
             kib(f.bytes_on_wire),
-            signed_kib(f.rss_per_client_bytes)
+            signed_kib(f.rss_per_client_bytes),
+            f.reconnects
         );
     }
     if let Some(w) = &r.workers_check {

@@ -26,7 +26,9 @@ use sluice_dataflow::output::{OutputBatch, Snapshot};
 use sluice_emit::cache::XdsCache;
 use sluice_emit::server::{SharedCache, XdsServer};
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Streaming;
+use tonic::transport::server::TcpIncoming;
 
 use super::{percentile, rss};
 
@@ -53,6 +55,9 @@ pub struct ServeFigure {
     pub rss_per_client_bytes: i64,
     /// Time to connect and sync all clients (not part of `all_ms`).
     pub sync_s: f64,
+    /// Streams that failed while connecting (reset under a burst of connections) and were
+    /// retried, as Envoy retries.
+    pub reconnects: usize,
 }
 
 /// The Gateway (`ns/name`) a RouteConfiguration named `ns/gw/port[/section]` belongs to.
@@ -102,10 +107,13 @@ impl Served {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind a loopback port");
         let addr = listener.local_addr().expect("local address");
+        // TCP_NODELAY as `sluice serve` sets it (tonic ignores its own setting for a given
+        // listener): without it Nagle and delayed ACKs add ~40 ms to every response.
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         runtime.spawn(
             tonic::transport::Server::builder()
                 .add_service(XdsServer::new(cache.clone()).into_service())
-                .serve_with_incoming(TcpListenerStream::new(listener)),
+                .serve_with_incoming(incoming),
         );
         Served {
             runtime,
@@ -155,12 +163,13 @@ impl Served {
             tasks.push(self.runtime.spawn(client.run(synced, done)));
         }
         drop((synced_tx, done_tx));
+        let mut reconnects = 0;
         self.runtime.block_on(async {
             for _ in 0..clients {
-                tokio::time::timeout(PATIENCE, synced_rx.recv())
+                reconnects += tokio::time::timeout(PATIENCE, synced_rx.recv())
                     .await
                     .expect("clients sync")
-                    .expect("a client stopped before syncing");
+                    .expect("a client gave up connecting");
             }
         });
         let sync_s = started.elapsed().as_secs_f64();
@@ -196,6 +205,7 @@ impl Served {
             bytes_on_wire,
             rss_per_client_bytes,
             sync_s,
+            reconnects,
         })
     }
 }
@@ -224,51 +234,27 @@ struct Client {
 }
 
 impl Client {
-    /// Subscribes (LDS wildcard, RDS by name), ACKs until both are in, says so on `synced`;
-    /// then ACKs on until `target` arrives in an RDS response and reports when, with the
-    /// bytes received since the sync, on `done`.
+    /// Connects and subscribes (LDS wildcard, RDS by name), ACKing until both are in, then
+    /// says so on `synced` with the number of failed attempts; then ACKs on until `target`
+    /// arrives in an RDS response and reports when, with the bytes received since the sync,
+    /// on `done`.
     async fn run(
         self,
-        synced: mpsc::UnboundedSender<()>,
+        synced: mpsc::UnboundedSender<usize>,
         done: mpsc::UnboundedSender<(Instant, u64)>,
     ) {
-        let (tx, rx) = mpsc::channel(8);
-        let Ok(mut ads) =
-            AggregatedDiscoveryServiceClient::connect(format!("http://{}", self.addr)).await
-        else {
-            return;
+        let mut failures = 0;
+        let (tx, mut responses) = loop {
+            match self.subscribe().await {
+                Some(stream) => break stream,
+                None if failures < 20 => {
+                    failures += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * failures as u64)).await;
+                }
+                None => return,
+            }
         };
-        for (type_url, names) in [(LDS, Vec::new()), (RDS, self.routes.clone())] {
-            let _ = tx
-                .send(DeltaDiscoveryRequest {
-                    node: Some(self.node.clone()),
-                    type_url: type_url.into(),
-                    resource_names_subscribe: names,
-                    ..DeltaDiscoveryRequest::default()
-                })
-                .await;
-        }
-        let Ok(response) = ads
-            .delta_aggregated_resources(ReceiverStream::new(rx))
-            .await
-        else {
-            return;
-        };
-        let mut responses = response.into_inner();
-        let ack = |r: &DeltaDiscoveryResponse| DeltaDiscoveryRequest {
-            type_url: r.type_url.clone(),
-            response_nonce: r.nonce.clone(),
-            ..DeltaDiscoveryRequest::default()
-        };
-        let mut pending: BTreeSet<&str> = [LDS, RDS].into();
-        while !pending.is_empty() {
-            let Ok(Some(r)) = responses.message().await else {
-                return;
-            };
-            pending.remove(r.type_url.as_str());
-            let _ = tx.send(ack(&r)).await;
-        }
-        let _ = synced.send(());
+        let _ = synced.send(failures);
         let mut bytes = 0;
         loop {
             let Ok(Some(r)) = responses.message().await else {
@@ -283,6 +269,49 @@ impl Client {
                 std::future::pending::<()>().await;
             }
         }
+    }
+
+    /// One attempt: connect, subscribe, receive and ACK the first LDS and RDS responses.
+    async fn subscribe(
+        &self,
+    ) -> Option<(
+        mpsc::Sender<DeltaDiscoveryRequest>,
+        Streaming<DeltaDiscoveryResponse>,
+    )> {
+        let mut ads = AggregatedDiscoveryServiceClient::connect(format!("http://{}", self.addr))
+            .await
+            .ok()?;
+        let (tx, rx) = mpsc::channel(8);
+        for (type_url, names) in [(LDS, Vec::new()), (RDS, self.routes.clone())] {
+            tx.send(DeltaDiscoveryRequest {
+                node: Some(self.node.clone()),
+                type_url: type_url.into(),
+                resource_names_subscribe: names,
+                ..DeltaDiscoveryRequest::default()
+            })
+            .await
+            .ok()?;
+        }
+        let mut responses = ads
+            .delta_aggregated_resources(ReceiverStream::new(rx))
+            .await
+            .ok()?
+            .into_inner();
+        let mut pending: BTreeSet<&str> = [LDS, RDS].into();
+        while !pending.is_empty() {
+            let r = responses.message().await.ok()??;
+            pending.remove(r.type_url.as_str());
+            tx.send(ack(&r)).await.ok()?;
+        }
+        Some((tx, responses))
+    }
+}
+
+fn ack(r: &DeltaDiscoveryResponse) -> DeltaDiscoveryRequest {
+    DeltaDiscoveryRequest {
+        type_url: r.type_url.clone(),
+        response_nonce: r.nonce.clone(),
+        ..DeltaDiscoveryRequest::default()
     }
 }
 
