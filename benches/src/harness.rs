@@ -773,7 +773,8 @@ pub fn run(cfg: &BenchConfig) -> Report {
 
     report.peak_rss_bytes = rss::peak().max(generation_peak);
     report.not_measured = vec![
-        "workers across 2 processes on loopback: only threads of one process are compared"
+        "workers across 2 processes on loopback: compared here as threads of one process; \
+         tests/two_processes.rs checks a 2-process cluster's output on the test worlds"
             .to_owned(),
         "route edit to a real Envoy serving it: measured by the end-to-end test on a small \
          configuration only"
