@@ -22,4 +22,5 @@ pub mod lower;
 pub mod model;
 pub mod output;
 pub mod render;
+pub(crate) mod sessions;
 pub mod worker;

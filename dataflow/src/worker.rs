@@ -12,7 +12,6 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use crossbeam_channel::{Receiver, Sender};
-use differential_dataflow::input::InputSession;
 use timely::dataflow::ProbeHandle;
 use timely::dataflow::operators::{Exchange, Inspect, Probe};
 use timely::{CommunicationConfig, WorkerConfig};
@@ -20,7 +19,8 @@ use timely::{CommunicationConfig, WorkerConfig};
 use crate::input::{InputEvent, InputState, Record};
 use crate::ir::{Resource, StatusIr, StatusKey};
 use crate::output::OutputBatch;
-use crate::render::{self, Inputs, RenderConfig};
+use crate::render::{self, RenderConfig};
+use crate::sessions::Sessions;
 
 /// How to run the timely computation.
 #[derive(Clone, Debug)]
@@ -153,72 +153,6 @@ pub fn run_follower(topology: Topology, config: RenderConfig) -> Result<(), Engi
     Ok(())
 }
 
-/// The input sessions, one per record kind.
-struct Sessions {
-    classes: InputSession<u64, Arc<crate::model::GatewayClassRec>, isize>,
-    gateways: InputSession<u64, Arc<crate::model::GatewayRec>, isize>,
-    routes: InputSession<u64, Arc<crate::model::HttpRouteRec>, isize>,
-    services: InputSession<u64, Arc<crate::model::ServiceRec>, isize>,
-    slices: InputSession<u64, Arc<crate::model::EndpointSliceRec>, isize>,
-    grants: InputSession<u64, Arc<crate::model::ReferenceGrantRec>, isize>,
-    secrets: InputSession<u64, Arc<crate::model::SecretRec>, isize>,
-    namespaces: InputSession<u64, Arc<crate::model::NamespaceRec>, isize>,
-    backends: InputSession<u64, Arc<crate::model::BackendRec>, isize>,
-    direct_responses: InputSession<u64, Arc<crate::model::DirectResponseRec>, isize>,
-}
-
-macro_rules! each_session {
-    ($s:expr, $f:ident $(, $arg:expr)*) => {{
-        $s.classes.$f($($arg),*);
-        $s.gateways.$f($($arg),*);
-        $s.routes.$f($($arg),*);
-        $s.services.$f($($arg),*);
-        $s.slices.$f($($arg),*);
-        $s.grants.$f($($arg),*);
-        $s.secrets.$f($($arg),*);
-        $s.namespaces.$f($($arg),*);
-        $s.backends.$f($($arg),*);
-        $s.direct_responses.$f($($arg),*);
-    }};
-}
-
-impl Sessions {
-    fn new() -> Self {
-        Sessions {
-            classes: InputSession::new(),
-            gateways: InputSession::new(),
-            routes: InputSession::new(),
-            services: InputSession::new(),
-            slices: InputSession::new(),
-            grants: InputSession::new(),
-            secrets: InputSession::new(),
-            namespaces: InputSession::new(),
-            backends: InputSession::new(),
-            direct_responses: InputSession::new(),
-        }
-    }
-
-    fn update(&mut self, record: Record, diff: isize) {
-        match record {
-            Record::GatewayClass(r) => self.classes.update(Arc::new(r), diff),
-            Record::Gateway(r) => self.gateways.update(Arc::new(r), diff),
-            Record::HttpRoute(r) => self.routes.update(Arc::new(r), diff),
-            Record::Service(r) => self.services.update(Arc::new(r), diff),
-            Record::EndpointSlice(r) => self.slices.update(Arc::new(r), diff),
-            Record::ReferenceGrant(r) => self.grants.update(Arc::new(r), diff),
-            Record::Secret(r) => self.secrets.update(Arc::new(r), diff),
-            Record::Namespace(r) => self.namespaces.update(Arc::new(r), diff),
-            Record::Backend(r) => self.backends.update(Arc::new(r), diff),
-            Record::DirectResponse(r) => self.direct_responses.update(Arc::new(r), diff),
-        }
-    }
-
-    fn advance_and_flush(&mut self, epoch: u64) {
-        each_session!(self, advance_to, epoch);
-        each_session!(self, flush);
-    }
-}
-
 type ResourceBuf = Rc<RefCell<Vec<(Resource, isize)>>>;
 type StatusBuf = Rc<RefCell<Vec<((StatusKey, StatusIr), isize)>>>;
 
@@ -232,18 +166,7 @@ fn run_worker(
     let resources: ResourceBuf = Rc::default();
     let statuses: StatusBuf = Rc::default();
     worker.dataflow::<u64, _, _>(|scope| {
-        let inputs = Inputs {
-            classes: sessions.classes.to_collection(scope),
-            gateways: sessions.gateways.to_collection(scope),
-            routes: sessions.routes.to_collection(scope),
-            services: sessions.services.to_collection(scope),
-            slices: sessions.slices.to_collection(scope),
-            grants: sessions.grants.to_collection(scope),
-            secrets: sessions.secrets.to_collection(scope),
-            namespaces: sessions.namespaces.to_collection(scope),
-            backends: sessions.backends.to_collection(scope),
-            direct_responses: sessions.direct_responses.to_collection(scope),
-        };
+        let inputs = sessions.collections(scope);
         let out = render::render(scope, inputs, config);
         let (r, s) = (resources.clone(), statuses.clone());
         out.resources

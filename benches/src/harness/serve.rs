@@ -18,11 +18,11 @@ use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service
 use envoy_types::pb::envoy::service::discovery::v3::{
     DeltaDiscoveryRequest, DeltaDiscoveryResponse,
 };
-use envoy_types::pb::google::protobuf::{Struct, Value, value::Kind};
 use prost::Message;
 use serde::{Deserialize, Serialize};
 use sluice_dataflow::ir::XdsType;
 use sluice_dataflow::output::{OutputBatch, Snapshot};
+use sluice_emit::bootstrap::{AdsBootstrap, ads_bootstrap_proto};
 use sluice_emit::cache::XdsCache;
 use sluice_emit::server::{SharedCache, XdsServer};
 use tokio::sync::mpsc;
@@ -32,8 +32,8 @@ use tonic::transport::server::TcpIncoming;
 
 use super::{percentile, rss};
 
-const LDS: &str = "type.googleapis.com/envoy.config.listener.v3.Listener";
-const RDS: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+const LDS: XdsType = XdsType::Listener;
+const RDS: XdsType = XdsType::Route;
 /// How long a client may take to sync or to receive the change before the run gives up.
 const PATIENCE: Duration = Duration::from_secs(120);
 
@@ -69,7 +69,7 @@ fn gateway_of_route_config(name: &str) -> Option<String> {
 }
 
 /// The first RouteConfiguration `batch` upserts.
-pub fn changed_route_config(batch: &OutputBatch) -> Option<String> {
+fn changed_route_config(batch: &OutputBatch) -> Option<String> {
     batch
         .upserts
         .iter()
@@ -124,8 +124,8 @@ impl Served {
     }
 
     /// Connects `clients` proxies of the Gateway whose RouteConfiguration `batch` changes,
-    /// syncs them, publishes `batch` and times its delivery. `routes` are that Gateway's
-    /// RouteConfigurations before the change. `None` when `batch` changes no
+    /// syncs them, publishes `batch` and times its delivery. `snapshot` is the state before
+    /// the change (it names the Gateway's RouteConfigurations). `None` when `batch` changes no
     /// RouteConfiguration.
     ///
     /// # Panics
@@ -210,19 +210,20 @@ impl Served {
     }
 }
 
-/// A node that names its Gateway the way `sluice bootstrap` does.
+/// The node `sluice bootstrap` writes for a proxy of `gateway` (`ns/name`).
 fn node(id: &str, gateway: &str) -> Node {
-    let value = Value {
-        kind: Some(Kind::StringValue(gateway.into())),
-    };
-    Node {
-        id: id.into(),
-        cluster: "sluice-bench".into(),
-        metadata: Some(Struct {
-            fields: [("gateway".to_string(), value)].into_iter().collect(),
-        }),
-        ..Node::default()
-    }
+    let (ns, name) = gateway.split_once('/').expect("a Gateway is ns/name");
+    let bootstrap = ads_bootstrap_proto(&AdsBootstrap {
+        node_id: id,
+        node_cluster: "sluice-bench",
+        gateway: (ns, name),
+        xds_host: "127.0.0.1",
+        xds_port: 0,
+        delta: true,
+        admin_port: 0,
+        bind_address: None,
+    });
+    bootstrap.node.expect("a bootstrap names its node")
 }
 
 /// One proxy replica.
@@ -263,7 +264,7 @@ impl Client {
             let at = Instant::now();
             bytes += r.encoded_len() as u64;
             let _ = tx.send(ack(&r)).await;
-            if r.type_url == RDS && r.resources.iter().any(|x| x.name == self.target) {
+            if r.type_url == RDS.type_url() && r.resources.iter().any(|x| x.name == self.target) {
                 let _ = done.send((at, bytes));
                 // Stay connected (the stream open) until the run aborts this task.
                 std::future::pending::<()>().await;
@@ -285,7 +286,7 @@ impl Client {
         for (type_url, names) in [(LDS, Vec::new()), (RDS, self.routes.clone())] {
             tx.send(DeltaDiscoveryRequest {
                 node: Some(self.node.clone()),
-                type_url: type_url.into(),
+                type_url: type_url.type_url().into(),
                 resource_names_subscribe: names,
                 ..DeltaDiscoveryRequest::default()
             })
@@ -297,7 +298,7 @@ impl Client {
             .await
             .ok()?
             .into_inner();
-        let mut pending: BTreeSet<&str> = [LDS, RDS].into();
+        let mut pending: BTreeSet<&str> = [LDS.type_url(), RDS.type_url()].into();
         while !pending.is_empty() {
             let r = responses.message().await.ok()??;
             pending.remove(r.type_url.as_str());

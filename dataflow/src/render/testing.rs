@@ -32,6 +32,7 @@ use super::{Col, GatewayView, Inputs, RenderConfig, RenderedRoute};
 use crate::input::{InputEvent, InputState, Record};
 use crate::ir::TlsCertIr;
 use crate::model::*;
+use crate::sessions::Sessions;
 
 // ---------------------------------------------------------------------------------------------
 // Harness
@@ -88,18 +89,7 @@ impl<'w, D: Data, X: Data> Harness<'w, D, X> {
         let mut sessions = Sessions::new();
         let mut extra = InputSession::new();
         let captured = worker.dataflow::<u64, _, _>(|scope| {
-            let inputs = Inputs {
-                classes: sessions.classes.to_collection(scope),
-                gateways: sessions.gateways.to_collection(scope),
-                routes: sessions.routes.to_collection(scope),
-                services: sessions.services.to_collection(scope),
-                slices: sessions.slices.to_collection(scope),
-                grants: sessions.grants.to_collection(scope),
-                secrets: sessions.secrets.to_collection(scope),
-                namespaces: sessions.namespaces.to_collection(scope),
-                backends: sessions.backends.to_collection(scope),
-                direct_responses: sessions.direct_responses.to_collection(scope),
-            };
+            let inputs = sessions.collections(scope);
             let extra = extra.to_collection(scope);
             build(inputs, extra).inner.capture()
         });
@@ -175,73 +165,6 @@ impl<'w, D: Data, X: Data> Harness<'w, D, X> {
 pub(crate) fn changes<D: Ord>(mut v: Vec<(D, isize)>) -> Vec<(D, isize)> {
     consolidate(&mut v);
     v
-}
-
-/// One input session per record kind, as in `worker`.
-struct Sessions {
-    classes: InputSession<u64, Arc<GatewayClassRec>, isize>,
-    gateways: InputSession<u64, Arc<GatewayRec>, isize>,
-    routes: InputSession<u64, Arc<HttpRouteRec>, isize>,
-    services: InputSession<u64, Arc<ServiceRec>, isize>,
-    slices: InputSession<u64, Arc<EndpointSliceRec>, isize>,
-    grants: InputSession<u64, Arc<ReferenceGrantRec>, isize>,
-    secrets: InputSession<u64, Arc<SecretRec>, isize>,
-    namespaces: InputSession<u64, Arc<NamespaceRec>, isize>,
-    backends: InputSession<u64, Arc<BackendRec>, isize>,
-    direct_responses: InputSession<u64, Arc<DirectResponseRec>, isize>,
-}
-
-impl Sessions {
-    fn new() -> Self {
-        Sessions {
-            classes: InputSession::new(),
-            gateways: InputSession::new(),
-            routes: InputSession::new(),
-            services: InputSession::new(),
-            slices: InputSession::new(),
-            grants: InputSession::new(),
-            secrets: InputSession::new(),
-            namespaces: InputSession::new(),
-            backends: InputSession::new(),
-            direct_responses: InputSession::new(),
-        }
-    }
-
-    fn update(&mut self, record: Record, diff: isize) {
-        match record {
-            Record::GatewayClass(r) => self.classes.update(Arc::new(r), diff),
-            Record::Gateway(r) => self.gateways.update(Arc::new(r), diff),
-            Record::HttpRoute(r) => self.routes.update(Arc::new(r), diff),
-            Record::Service(r) => self.services.update(Arc::new(r), diff),
-            Record::EndpointSlice(r) => self.slices.update(Arc::new(r), diff),
-            Record::ReferenceGrant(r) => self.grants.update(Arc::new(r), diff),
-            Record::Secret(r) => self.secrets.update(Arc::new(r), diff),
-            Record::Namespace(r) => self.namespaces.update(Arc::new(r), diff),
-            Record::Backend(r) => self.backends.update(Arc::new(r), diff),
-            Record::DirectResponse(r) => self.direct_responses.update(Arc::new(r), diff),
-        }
-    }
-
-    fn advance_and_flush(&mut self, epoch: u64) {
-        macro_rules! each {
-            ($($s:ident),*) => {$(
-                self.$s.advance_to(epoch);
-                self.$s.flush();
-            )*};
-        }
-        each!(
-            classes,
-            gateways,
-            routes,
-            services,
-            slices,
-            grants,
-            secrets,
-            namespaces,
-            backends,
-            direct_responses
-        );
-    }
 }
 
 /// A record of any kind, for [`Harness::upsert`] and [`Harness::delete`].
