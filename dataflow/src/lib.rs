@@ -12,7 +12,8 @@
 //!
 //! Owns: `model` (ordered records, interned keys), `lower` (object → records, pure),
 //! `input` (events → exact changes), `render` (the dataflow's named operators), `ir` and
-//! `output` (xDS IR + statuses, per-epoch batches), `worker` (the synchronous timely driver).
+//! `output` (xDS IR + statuses, per-epoch batches), `sessions` (one input session per record
+//! kind), `worker` (the synchronous timely driver).
 //! Does not own: I/O of any kind, Envoy protos (`sluice-emit`), Kubernetes clients
 //! (`sluice-ingest`), or the from-scratch reference translator (`sluice-proptests`).
 
