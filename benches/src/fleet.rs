@@ -34,9 +34,9 @@ use std::io;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use sluice_crds::Object;
+use sluice_crds::{Kind, Object};
 
-pub use changes::{Change, ChangeEpoch, ChangeKind, changes};
+pub use changes::{Change, ChangeEpoch, ChangeKind, Objects, Sample, changes, picks};
 
 use build::Plan;
 
@@ -194,68 +194,90 @@ pub struct Counts {
 impl Counts {
     /// Counts `objects`.
     pub fn of(objects: &[Object]) -> Counts {
-        let mut c = Counts {
-            objects: objects.len(),
-            ..Counts::default()
-        };
-        let services: BTreeSet<(&str, &str)> = objects
-            .iter()
-            .filter_map(|o| match o {
-                Object::Service(s) => Some((
-                    s.metadata.namespace.as_deref().unwrap_or(""),
-                    s.metadata.name.as_deref().unwrap_or(""),
-                )),
-                _ => None,
-            })
-            .collect();
+        let mut c = Counter::default();
         for o in objects {
-            match o {
-                Object::GatewayClass(_) => c.gateway_classes += 1,
-                Object::Namespace(_) => c.namespaces += 1,
-                Object::Gateway(g) => {
-                    c.gateways += 1;
-                    c.listeners += g.spec.listeners.len();
-                }
-                Object::HTTPRoute(r) => {
-                    c.http_routes += 1;
-                    let ns = r.metadata.namespace.as_deref().unwrap_or("");
-                    for rule in &r.spec.rules {
-                        c.rules += 1;
-                        c.matches += rule.matches.len();
-                        c.filters += rule.filters.len();
-                        for b in &rule.backend_refs {
-                            c.backend_refs += 1;
-                            let to_ns = b.namespace.as_deref().unwrap_or(ns);
-                            if to_ns != ns {
-                                c.cross_namespace_refs += 1;
-                            }
-                            if b.group.is_empty()
-                                && b.kind == "Service"
-                                && !services.contains(&(to_ns, b.name.as_str()))
-                            {
-                                c.dangling_refs += 1;
-                            }
+            c.add(o);
+        }
+        c.finish()
+    }
+}
+
+/// Counts objects one at a time, for fleets that are never held whole. A backendRef can
+/// name a Service generated later (the next namespace's), so dangling references are only
+/// settled by [`Counter::finish`].
+#[derive(Debug, Default)]
+pub struct Counter {
+    counts: Counts,
+    services: BTreeSet<(String, String)>,
+    /// Service backendRefs by `(namespace, name)`: how many name each.
+    service_refs: BTreeMap<(String, String), usize>,
+}
+
+impl Counter {
+    pub fn add(&mut self, o: &Object) {
+        let c = &mut self.counts;
+        c.objects += 1;
+        match o {
+            Object::GatewayClass(_) => c.gateway_classes += 1,
+            Object::Namespace(_) => c.namespaces += 1,
+            Object::Gateway(g) => {
+                c.gateways += 1;
+                c.listeners += g.spec.listeners.len();
+            }
+            Object::HTTPRoute(r) => {
+                c.http_routes += 1;
+                let ns = r.metadata.namespace.as_deref().unwrap_or("");
+                for rule in &r.spec.rules {
+                    c.rules += 1;
+                    c.matches += rule.matches.len();
+                    c.filters += rule.filters.len();
+                    for b in &rule.backend_refs {
+                        c.backend_refs += 1;
+                        let to_ns = b.namespace.as_deref().unwrap_or(ns);
+                        if to_ns != ns {
+                            c.cross_namespace_refs += 1;
+                        }
+                        if b.group.is_empty() && b.kind == "Service" {
+                            *self
+                                .service_refs
+                                .entry((to_ns.to_owned(), b.name.clone()))
+                                .or_default() += 1;
                         }
                     }
                 }
-                Object::Service(_) => c.services += 1,
-                Object::EndpointSlice(s) => {
-                    c.endpoint_slices += 1;
-                    c.endpoints += s.endpoints.len();
-                }
-                Object::TrafficPolicy(p) => {
-                    c.policies += 1;
-                    if p.spec.target_refs.iter().any(|t| t.kind == "Gateway") {
-                        c.gateway_policies += 1;
-                    }
-                }
-                Object::ReferenceGrant(_) => c.reference_grants += 1,
-                Object::Backend(_) => c.backends += 1,
-                Object::DirectResponse(_) => c.direct_responses += 1,
-                _ => {}
             }
+            Object::Service(s) => {
+                c.services += 1;
+                self.services.insert((
+                    s.metadata.namespace.clone().unwrap_or_default(),
+                    s.metadata.name.clone().unwrap_or_default(),
+                ));
+            }
+            Object::EndpointSlice(s) => {
+                c.endpoint_slices += 1;
+                c.endpoints += s.endpoints.len();
+            }
+            Object::TrafficPolicy(p) => {
+                c.policies += 1;
+                if p.spec.target_refs.iter().any(|t| t.kind == "Gateway") {
+                    c.gateway_policies += 1;
+                }
+            }
+            Object::ReferenceGrant(_) => c.reference_grants += 1,
+            Object::Backend(_) => c.backends += 1,
+            Object::DirectResponse(_) => c.direct_responses += 1,
+            _ => {}
         }
-        c
+    }
+
+    pub fn finish(mut self) -> Counts {
+        self.counts.dangling_refs = self
+            .service_refs
+            .iter()
+            .filter(|(k, _)| !self.services.contains(*k))
+            .map(|(_, n)| n)
+            .sum();
+        self.counts
     }
 }
 
@@ -267,21 +289,55 @@ pub struct Fleet {
     pub seed: u64,
     pub objects: Vec<Object>,
     pub counts: Counts,
+    /// Positions in `objects` of each kind's objects, in order.
+    by_kind: BTreeMap<Kind, Vec<usize>>,
 }
 
 /// Generates the fleet `kind` from `seed`.
 pub fn generate(kind: FleetKind, seed: u64) -> Fleet {
-    let plan = Plan::new(kind, seed);
-    let mut objects = plan.cluster_objects();
-    for ns in 0..plan.shape.namespaces {
-        objects.extend(plan.namespace_objects(ns));
-    }
-    let counts = Counts::of(&objects);
+    let mut objects = Vec::with_capacity(kind.shape().objects());
+    let mut by_kind: BTreeMap<Kind, Vec<usize>> = BTreeMap::new();
+    let counts = stream(kind, seed, |o| {
+        by_kind.entry(o.kind()).or_default().push(objects.len());
+        objects.push(o);
+    });
     Fleet {
         kind,
         seed,
         objects,
         counts,
+        by_kind,
+    }
+}
+
+/// Makes the fleet `kind` object by object, in [`generate`]'s order, handing each to `each`
+/// and keeping none: the benchmark lowers a fleet of millions of objects without ever holding
+/// it. Returns the counts.
+pub fn stream(kind: FleetKind, seed: u64, mut each: impl FnMut(Object)) -> Counts {
+    let plan = Plan::new(kind, seed);
+    let mut counter = Counter::default();
+    let mut give = |o: Object| {
+        counter.add(&o);
+        each(o);
+    };
+    plan.cluster_objects().into_iter().for_each(&mut give);
+    for ns in 0..plan.shape.namespaces {
+        plan.namespace_objects(ns).into_iter().for_each(&mut give);
+    }
+    counter.finish()
+}
+
+impl Objects for Fleet {
+    fn fleet(&self) -> (FleetKind, u64) {
+        (self.kind, self.seed)
+    }
+
+    fn count(&self, kind: Kind) -> usize {
+        self.by_kind.get(&kind).map_or(0, Vec::len)
+    }
+
+    fn get(&self, kind: Kind, i: usize) -> &Object {
+        &self.objects[self.by_kind[&kind][i]]
     }
 }
 

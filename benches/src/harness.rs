@@ -14,8 +14,10 @@
 //!
 //! The naive translator recomputes everything per change, so at large fleets it is run on the
 //! first `naive_changes` changes of each kind only (the dataflow on all of them); the figures
-//! carry their own sample counts. RSS figures are of the whole process (fleet objects and
-//! naive snapshots included), read from `/proc/self/status`.
+//! carry their own sample counts. RSS figures are of the whole process (the harness's own
+//! snapshot of the output and the naive translator's included), read from `/proc/self/status`.
+//! The fleet itself is streamed, never held: the process keeps the lowered records (which a
+//! running sluice keeps too) and the few objects its change sequences pick.
 
 mod report;
 mod rss;
@@ -37,7 +39,7 @@ use sluice_dataflow::render::RenderConfig;
 use sluice_dataflow::worker::{Engine, Topology};
 use sluice_proptests::oracle::{self, Config};
 
-use crate::fleet::{self, Change, ChangeKind, Counts, FleetKind};
+use crate::fleet::{self, Change, ChangeKind, Counts, FleetKind, Sample};
 
 pub use report::{markdown, svg_plot};
 pub use serve::ServeFigure;
@@ -265,6 +267,33 @@ pub fn lower_changes(changes: &[Change], problems: &mut usize) -> Vec<InputEvent
         .collect()
 }
 
+/// Seeds (xor the fleet seed) of the route edits of the RSS and the serving measures.
+const RSS_SEED: u64 = 0x5eed;
+const SERVE_SEED: u64 = 0x5e7e;
+
+/// Streams the configured fleet through `lower`, showing each object to `seen` first.
+/// Returns the input events, the fleet's counts and the time spent lowering; objects `lower`
+/// rejects are counted in `report.lowering_problems`.
+fn lower_fleet(
+    cfg: &BenchConfig,
+    mut seen: impl FnMut(&sluice_crds::Object),
+    report: &mut Report,
+) -> (Vec<InputEvent>, Counts, Duration) {
+    let mut initial = Vec::with_capacity(cfg.fleet.shape().objects());
+    let mut lowering = Duration::ZERO;
+    let counts = fleet::stream(cfg.fleet, cfg.seed, |o| {
+        seen(&o);
+        let t = Instant::now();
+        match lower(&o) {
+            Lowered::Record(r) => initial.push(InputEvent::Upsert(r)),
+            Lowered::Unsupported => {}
+            Lowered::Invalid(_) => report.lowering_problems += 1,
+        }
+        lowering += t.elapsed();
+    });
+    (initial, counts, lowering)
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -296,6 +325,14 @@ fn fingerprint(batch: &OutputBatch) -> u64 {
     batch.deletes.hash(&mut h);
     batch.status_upserts.hash(&mut h);
     batch.status_deletes.hash(&mut h);
+    h.finish()
+}
+
+/// A digest of a whole output, so two runs can be compared without holding both.
+fn snapshot_digest(snapshot: &Snapshot) -> u64 {
+    let mut h = DefaultHasher::new();
+    snapshot.resources.hash(&mut h);
+    snapshot.statuses.hash(&mut h);
     h.finish()
 }
 
@@ -446,27 +483,41 @@ pub fn run(cfg: &BenchConfig) -> Report {
     let bar = progress_bar(cfg, 0);
     note(&bar, cfg, format!("fleet {}: generate", cfg.fleet));
 
-    // Fleet and lowering.
-    let t = Instant::now();
-    let fleet = fleet::generate(cfg.fleet, cfg.seed);
-    report.generate_s = t.elapsed().as_secs_f64();
-    report.objects = fleet.objects.len();
-    report.counts = fleet.counts.clone();
-    note(
-        &bar,
-        cfg,
-        format!("fleet {}: lower {} objects", cfg.fleet, fleet.objects.len()),
-    );
-    let t = Instant::now();
-    let mut initial: Vec<InputEvent> = Vec::with_capacity(fleet.objects.len());
-    for o in &fleet.objects {
-        match lower(o) {
-            Lowered::Record(r) => initial.push(InputEvent::Upsert(r)),
-            Lowered::Unsupported => {}
-            Lowered::Invalid(_) => report.lowering_problems += 1,
-        }
+    // Fleet and lowering: the fleet streams past once, object by object, and is never held
+    // whole; what stays is its lowered records (the dataflow's input) and the few objects
+    // the change sequences pick.
+    let warmup = (cfg.epochs_rss / 10).clamp(1, 1_000);
+    let serve_n = cfg.serve_clients.len() * 4;
+    let (fk, seed) = (cfg.fleet, cfg.seed);
+    let mut wanted: Vec<(Kind, usize)> = cfg
+        .kinds
+        .iter()
+        .flat_map(|&k| fleet::picks(fk, seed, k, cfg.changes, seed))
+        .collect();
+    if cfg.epochs_rss > 0 {
+        let n = warmup + cfg.epochs_rss;
+        wanted.extend(fleet::picks(
+            fk,
+            seed,
+            ChangeKind::RouteEdit,
+            n,
+            seed ^ RSS_SEED,
+        ));
     }
-    report.lowering_s = t.elapsed().as_secs_f64();
+    wanted.extend(fleet::picks(
+        fk,
+        seed,
+        ChangeKind::RouteEdit,
+        serve_n,
+        seed ^ SERVE_SEED,
+    ));
+    let mut sample = Sample::new(fk, seed, wanted);
+    let t = Instant::now();
+    let (initial, counts, lowering) = lower_fleet(cfg, |o| sample.offer(o), &mut report);
+    report.lowering_s = lowering.as_secs_f64();
+    report.generate_s = t.elapsed().as_secs_f64() - report.lowering_s;
+    report.objects = counts.objects;
+    report.counts = counts;
     report.records = initial.len();
 
     note(&bar, cfg, format!("fleet {}: generate changes", cfg.fleet));
@@ -474,7 +525,7 @@ pub fn run(cfg: &BenchConfig) -> Report {
     let mut all_epochs: Vec<KindEpochs> = Vec::new();
     let mut lower_ms: Vec<Vec<f64>> = Vec::new();
     for &kind in &cfg.kinds {
-        let epochs = fleet::changes(&fleet, kind, cfg.changes, cfg.seed);
+        let epochs = fleet::changes(&sample, kind, cfg.changes, cfg.seed);
         let mut lowered = Vec::with_capacity(epochs.len());
         let mut times = Vec::new();
         for e in &epochs {
@@ -491,29 +542,27 @@ pub fn run(cfg: &BenchConfig) -> Report {
         });
         lower_ms.push(times);
     }
-    let rss_edits = if cfg.epochs_rss > 0 {
-        let warmup = (cfg.epochs_rss / 10).clamp(1, 1_000);
-        let epochs = fleet::changes(
-            &fleet,
-            ChangeKind::RouteEdit,
-            warmup + cfg.epochs_rss,
-            cfg.seed ^ 0x5eed,
-        );
-        Some((warmup, epochs))
-    } else {
-        None
-    };
-
-    // Route edits for the serving measure, lowered now (the fleet is dropped before the run).
-    let serve_edits: Vec<Vec<InputEvent>> = if cfg.serve_clients.is_empty() {
-        Vec::new()
-    } else {
-        let n = cfg.serve_clients.len() * 4;
-        fleet::changes(&fleet, ChangeKind::RouteEdit, n, cfg.seed ^ 0x5e7e)
+    let rss_edits: Option<(usize, Vec<Vec<InputEvent>>)> = (cfg.epochs_rss > 0).then(|| {
+        let n = warmup + cfg.epochs_rss;
+        let epochs = fleet::changes(&sample, ChangeKind::RouteEdit, n, cfg.seed ^ RSS_SEED);
+        let events = epochs
             .iter()
             .map(|e| lower_changes(&e.changes, &mut report.lowering_problems))
-            .collect()
-    };
+            .collect();
+        (warmup, events)
+    });
+
+    // Route edits for the serving measure.
+    let serve_edits: Vec<Vec<InputEvent>> = fleet::changes(
+        &sample,
+        ChangeKind::RouteEdit,
+        serve_n,
+        cfg.seed ^ SERVE_SEED,
+    )
+    .iter()
+    .map(|e| lower_changes(&e.changes, &mut report.lowering_problems))
+    .collect();
+    drop(sample);
 
     let change_epochs: usize = all_epochs.iter().map(|k| k.epochs.len()).sum();
     let total = 1
@@ -522,7 +571,6 @@ pub fn run(cfg: &BenchConfig) -> Report {
         + cfg.compare_workers.map_or(0, |_| 1 + change_epochs);
     bar.set_length(total as u64);
     let generation_peak = rss::peak();
-    drop(fleet);
     rss::reset_peak();
     report.rss_inputs_bytes = rss::current();
 
@@ -530,7 +578,7 @@ pub fn run(cfg: &BenchConfig) -> Report {
     note(&bar, cfg, format!("fleet {}: initial compile", cfg.fleet));
     let mut engine = start(cfg.workers);
     let t = Instant::now();
-    let first = engine.apply(initial.clone()).expect("dataflow running");
+    let first = engine.apply(initial).expect("dataflow running");
     report.initial_compile_s = t.elapsed().as_secs_f64();
     report.rss_after_initial_bytes = rss::peak();
     report.rss_dataflow_bytes = rss::current() as i64 - report.rss_inputs_bytes as i64;
@@ -697,14 +745,12 @@ pub fn run(cfg: &BenchConfig) -> Report {
             cfg,
             format!("fleet {}: RSS over route edits", cfg.fleet),
         );
-        let mut ignored = 0;
         let mut before = 0;
         let (mut times, mut resources) = (Vec::new(), 0);
-        for (i, e) in epochs.iter().enumerate() {
+        for (i, events) in epochs.into_iter().enumerate() {
             if i == warmup {
                 before = rss::current();
             }
-            let events = lower_changes(&e.changes, &mut ignored);
             let t = Instant::now();
             let batch = engine.apply(events).expect("dataflow running");
             times.push(ms(t.elapsed()));
@@ -712,21 +758,28 @@ pub fn run(cfg: &BenchConfig) -> Report {
             bar.inc(1);
         }
         let after = rss::current();
-        report.rss_epochs = epochs.len() - warmup;
+        report.rss_epochs = times.len() - warmup;
         report.rss_epoch_p50_ms = percentile(&mut times, 50.0);
         report.rss_epoch_p99_ms = percentile(&mut times, 99.0);
-        report.rss_epoch_resources_mean = resources as f64 / epochs.len() as f64;
+        report.rss_epoch_resources_mean = resources as f64 / times.len() as f64;
         report.rss_growth_over_10k_epochs_bytes = Some(after as i64 - before as i64);
     }
     engine.shutdown();
 
-    // (6) The same epochs on another worker count.
+    // (6) The same epochs on another worker count, compared by digests: the first run's
+    // output is dropped before the second dataflow starts.
+    let digest = snapshot_digest(&snapshot);
+    drop(snapshot);
     if let Some(workers) = cfg.compare_workers {
         note(&bar, cfg, format!("fleet {}: {workers} workers", cfg.fleet));
         let mut check = WorkersCheck {
             workers,
             ..WorkersCheck::default()
         };
+        // The fleet again, streamed and lowered as before (the first copy went to the
+        // measured engine).
+        let mut again = Report::default();
+        let (initial, _, _) = lower_fleet(cfg, |_| {}, &mut again);
         let mut engine = start(workers);
         let t = Instant::now();
         let first = engine.apply(initial).expect("dataflow running");
@@ -766,7 +819,7 @@ pub fn run(cfg: &BenchConfig) -> Report {
             .filter(|(a, b)| a != b)
             .count()
             + prints.len().abs_diff(fingerprints.len());
-        check.identical = check.differing_epochs == 0 && other == snapshot;
+        check.identical = check.differing_epochs == 0 && snapshot_digest(&other) == digest;
         report.workers_check = Some(check);
     }
     bar.finish_and_clear();

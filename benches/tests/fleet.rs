@@ -265,6 +265,30 @@ fn change_sequences_are_deterministic_and_sized() {
 }
 
 #[test]
+fn a_streamed_sample_gives_the_changes_of_the_whole_fleet() {
+    for kind in [FleetKind::S, FleetKind::Hot] {
+        let whole = generate(kind, 3);
+        let wanted: Vec<_> = ChangeKind::ALL
+            .iter()
+            .flat_map(|&c| fleet::picks(kind, 3, c, 30, 5))
+            .collect();
+        let mut sample = fleet::Sample::new(kind, 3, wanted);
+        let mut streamed = 0;
+        let counts = fleet::stream(kind, 3, |o| {
+            assert_eq!(o, whole.objects[streamed], "stream order");
+            streamed += 1;
+            sample.offer(&o);
+        });
+        assert_eq!(streamed, whole.objects.len());
+        assert_eq!(counts, whole.counts);
+        for c in ChangeKind::ALL {
+            let expected = fleet::changes(&whole, c, 30, 5);
+            assert_eq!(fleet::changes(&sample, c, 30, 5), expected, "{kind} {c}");
+        }
+    }
+}
+
+#[test]
 fn every_generated_object_lowers() {
     use sluice_dataflow::lower::{Lowered, lower};
     let f = generate(FleetKind::S, 1);

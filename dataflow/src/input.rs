@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::model::*;
 
@@ -47,9 +48,33 @@ pub struct RecordKey {
     pub key: ObjectKey,
 }
 
-/// One lowered object.
+/// One lowered object. Records are shared, not copied: the input state, the dataflow's input
+/// arrangements and every operator that holds a record point at the same allocation.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Record {
+    GatewayClass(Arc<GatewayClassRec>),
+    Gateway(Arc<GatewayRec>),
+    HttpRoute(Arc<HttpRouteRec>),
+    Service(Arc<ServiceRec>),
+    EndpointSlice(Arc<EndpointSliceRec>),
+    ReferenceGrant(Arc<ReferenceGrantRec>),
+    Secret(Arc<SecretRec>),
+    Namespace(Arc<NamespaceRec>),
+    Backend(Arc<BackendRec>),
+    DirectResponse(Arc<DirectResponseRec>),
+}
+
+macro_rules! record_from {
+    ($($variant:ident($rec:ty)),* $(,)?) => {$(
+        impl From<$rec> for Record {
+            fn from(r: $rec) -> Record {
+                Record::$variant(Arc::new(r))
+            }
+        }
+    )*};
+}
+
+record_from!(
     GatewayClass(GatewayClassRec),
     Gateway(GatewayRec),
     HttpRoute(HttpRouteRec),
@@ -60,7 +85,7 @@ pub enum Record {
     Namespace(NamespaceRec),
     Backend(BackendRec),
     DirectResponse(DirectResponseRec),
-}
+);
 
 impl Record {
     pub fn key(&self) -> RecordKey {

@@ -56,16 +56,16 @@ impl Sessions {
 
     pub(crate) fn update(&mut self, record: Record, diff: isize) {
         match record {
-            Record::GatewayClass(r) => self.classes.update(Arc::new(r), diff),
-            Record::Gateway(r) => self.gateways.update(Arc::new(r), diff),
-            Record::HttpRoute(r) => self.routes.update(Arc::new(r), diff),
-            Record::Service(r) => self.services.update(Arc::new(r), diff),
-            Record::EndpointSlice(r) => self.slices.update(Arc::new(r), diff),
-            Record::ReferenceGrant(r) => self.grants.update(Arc::new(r), diff),
-            Record::Secret(r) => self.secrets.update(Arc::new(r), diff),
-            Record::Namespace(r) => self.namespaces.update(Arc::new(r), diff),
-            Record::Backend(r) => self.backends.update(Arc::new(r), diff),
-            Record::DirectResponse(r) => self.direct_responses.update(Arc::new(r), diff),
+            Record::GatewayClass(r) => self.classes.update(r, diff),
+            Record::Gateway(r) => self.gateways.update(r, diff),
+            Record::HttpRoute(r) => self.routes.update(r, diff),
+            Record::Service(r) => self.services.update(r, diff),
+            Record::EndpointSlice(r) => self.slices.update(r, diff),
+            Record::ReferenceGrant(r) => self.grants.update(r, diff),
+            Record::Secret(r) => self.secrets.update(r, diff),
+            Record::Namespace(r) => self.namespaces.update(r, diff),
+            Record::Backend(r) => self.backends.update(r, diff),
+            Record::DirectResponse(r) => self.direct_responses.update(r, diff),
         }
     }
 

@@ -172,21 +172,21 @@ fn mk_slice(service: &str, addresses: &[&str]) -> EndpointSliceRec {
 }
 
 fn mk_world() -> Vec<Record> {
-    let mut world = vec![Record::GatewayClass(mk_class())];
+    let mut world = vec![Record::from(mk_class())];
     for x in ["a", "b"] {
-        world.push(Record::Gateway(mk_gateway(x)));
-        world.push(Record::Secret(mk_secret(x)));
+        world.push(Record::from(mk_gateway(x)));
+        world.push(Record::from(mk_secret(x)));
     }
     for s in 0..SERVICES {
         let name = format!("svc-{s}");
         let ips = [format!("10.0.{s}.1"), format!("10.0.{s}.2")];
-        world.push(Record::Service(mk_service(&name)));
-        world.push(Record::EndpointSlice(mk_slice(
+        world.push(Record::from(mk_service(&name)));
+        world.push(Record::from(mk_slice(
             &name,
             &[ips[0].as_str(), ips[1].as_str()],
         )));
     }
-    world.extend((0..ROUTES).map(|i| Record::HttpRoute(mk_route(i))));
+    world.extend((0..ROUTES).map(|i| Record::from(mk_route(i))));
     world
 }
 
@@ -300,7 +300,7 @@ fn editing_a_route_rule_emits_only_the_route_configurations_it_is_in() {
     for i in [0, 1, 3, 10, 27] {
         let mut r = mk_route(i);
         r.rules[0].matches[0].path = PathMatch::Prefix(format!("/r{i:02}/v2"));
-        let batch = upsert(&mut engine, Record::HttpRoute(r));
+        let batch = upsert(&mut engine, Record::from(r));
         assert_eq!(
             keys(&batch),
             (route_configs_of(i), none(), none(), none()),
@@ -312,7 +312,7 @@ fn editing_a_route_rule_emits_only_the_route_configurations_it_is_in() {
     let mut r = mk_route(4);
     r.generation = 2;
     r.rules[0].matches[0].path = PathMatch::Exact("/r04".into());
-    let batch = upsert(&mut engine, Record::HttpRoute(r));
+    let batch = upsert(&mut engine, Record::from(r));
     assert_eq!(
         keys(&batch),
         (
@@ -326,7 +326,7 @@ fn editing_a_route_rule_emits_only_the_route_configurations_it_is_in() {
     // Pointing at another Service that is in use already: no cluster changes.
     let mut r = mk_route(5);
     r.rules[0] = mk_rule("/r05", 7);
-    let batch = upsert(&mut engine, Record::HttpRoute(r));
+    let batch = upsert(&mut engine, Record::from(r));
     assert_eq!(keys(&batch), (route_configs_of(5), none(), none(), none()));
 }
 
@@ -335,7 +335,7 @@ fn changing_an_endpoint_slice_emits_only_its_assignment() {
     let mut engine = engine(1);
     let batch = upsert(
         &mut engine,
-        Record::EndpointSlice(mk_slice("svc-3", &["10.0.3.1", "10.0.3.2", "10.0.3.3"])),
+        Record::from(mk_slice("svc-3", &["10.0.3.1", "10.0.3.2", "10.0.3.3"])),
     );
     assert_eq!(
         keys(&batch),
@@ -344,7 +344,7 @@ fn changing_an_endpoint_slice_emits_only_its_assignment() {
 
     // A slice gone leaves an empty assignment, not a deleted one.
     let slice = mk_slice("svc-8", &[]);
-    let gone = InputEvent::Delete(Record::EndpointSlice(slice).key());
+    let gone = InputEvent::Delete(Record::from(slice).key());
     let batch = apply(&mut engine, vec![gone]);
     assert_eq!(
         keys(&batch),
@@ -361,7 +361,7 @@ fn changing_a_gateway_listener_emits_only_that_gateways_resources() {
     let mut gw = mk_gateway("a");
     gw.generation = 2;
     gw.listeners[0].port = 8080;
-    let batch = upsert(&mut engine, Record::Gateway(gw.clone()));
+    let batch = upsert(&mut engine, Record::from(gw.clone()));
     assert_eq!(
         keys(&batch),
         (
@@ -377,7 +377,7 @@ fn changing_a_gateway_listener_emits_only_that_gateways_resources() {
     // listener alone (now unattached) and the Gateway's (attachedRoutes, generation).
     gw.generation = 3;
     gw.listeners[1].hostname = Some("*.x.example.com".into());
-    let batch = upsert(&mut engine, Record::Gateway(gw));
+    let batch = upsert(&mut engine, Record::from(gw));
     let mut statuses = set(["Gateway infra/gw-a"]);
     statuses.extend(
         (0..ROUTES)
@@ -399,12 +399,12 @@ fn changing_a_gateway_listener_emits_only_that_gateways_resources() {
 fn re_applying_identical_objects_emits_nothing() {
     let mut engine = engine(1);
     for record in [
-        Record::GatewayClass(mk_class()),
-        Record::Gateway(mk_gateway("a")),
-        Record::Secret(mk_secret("b")),
-        Record::HttpRoute(mk_route(17)),
-        Record::Service(mk_service("svc-2")),
-        Record::EndpointSlice(mk_slice("svc-2", &["10.0.2.1", "10.0.2.2"])),
+        Record::from(mk_class()),
+        Record::from(mk_gateway("a")),
+        Record::from(mk_secret("b")),
+        Record::from(mk_route(17)),
+        Record::from(mk_service("svc-2")),
+        Record::from(mk_slice("svc-2", &["10.0.2.1", "10.0.2.2"])),
     ] {
         let batch = upsert(&mut engine, record.clone());
         assert!(batch.is_empty(), "{record:?}: {batch:?}");
@@ -415,9 +415,7 @@ fn re_applying_identical_objects_emits_nothing() {
         mk_world().into_iter().map(InputEvent::Upsert).collect(),
     );
     assert!(batch.is_empty(), "{batch:?}");
-    let routes = (0..ROUTES)
-        .map(|i| Record::HttpRoute(mk_route(i)))
-        .collect();
+    let routes = (0..ROUTES).map(|i| Record::from(mk_route(i))).collect();
     let batch = apply(
         &mut engine,
         vec![InputEvent::Relist(RecordKind::HttpRoute, routes)],
@@ -430,8 +428,8 @@ fn re_applying_identical_objects_emits_nothing() {
     let batch = apply(
         &mut engine,
         vec![
-            InputEvent::Upsert(Record::HttpRoute(edited)),
-            InputEvent::Upsert(Record::HttpRoute(mk_route(3))),
+            InputEvent::Upsert(Record::from(edited)),
+            InputEvent::Upsert(Record::from(mk_route(3))),
         ],
     );
     assert!(batch.is_empty(), "{batch:?}");
@@ -441,13 +439,13 @@ fn re_applying_identical_objects_emits_nothing() {
 fn objects_nothing_uses_emit_nothing() {
     let mut engine = engine(1);
     let unused: Vec<Record> = vec![
-        Record::Service(mk_service("unused")),
-        Record::EndpointSlice(mk_slice("unused", &["10.9.9.9"])),
-        Record::Secret(SecretRec {
+        Record::from(mk_service("unused")),
+        Record::from(mk_slice("unused", &["10.9.9.9"])),
+        Record::from(SecretRec {
             key: key("infra", "spare"),
             ..mk_secret("spare")
         }),
-        Record::ReferenceGrant(ReferenceGrantRec {
+        Record::from(ReferenceGrantRec {
             key: key("apps", "grant"),
             from: vec![GrantFrom {
                 group: GATEWAY_GROUP.into(),
@@ -461,17 +459,17 @@ fn objects_nothing_uses_emit_nothing() {
             }],
         }),
         // Listeners admit every namespace, so labels change nothing.
-        Record::Namespace(NamespaceRec {
+        Record::from(NamespaceRec {
             name: Sym::new("apps"),
             labels: [("team".to_string(), "a".to_string())].into(),
         }),
         // A Gateway of another class, and a route attached only to it.
-        Record::Gateway(GatewayRec {
+        Record::from(GatewayRec {
             key: key("infra", "theirs"),
             class: Sym::new("other"),
             ..mk_gateway("c")
         }),
-        Record::HttpRoute(HttpRouteRec {
+        Record::from(HttpRouteRec {
             key: key("apps", "theirs"),
             parent_refs: vec![ParentRef {
                 gateway: key("infra", "theirs"),
@@ -492,13 +490,10 @@ fn granularity_holds_with_several_workers() {
     let mut engine = engine(2);
     let mut r = mk_route(12);
     r.rules[0].matches[0].path = PathMatch::Prefix("/r12/v2".into());
-    let batch = upsert(&mut engine, Record::HttpRoute(r));
+    let batch = upsert(&mut engine, Record::from(r));
     assert_eq!(keys(&batch), (route_configs_of(12), none(), none(), none()));
 
-    let batch = upsert(
-        &mut engine,
-        Record::EndpointSlice(mk_slice("svc-0", &["10.0.0.9"])),
-    );
+    let batch = upsert(&mut engine, Record::from(mk_slice("svc-0", &["10.0.0.9"])));
     assert_eq!(
         keys(&batch),
         (set(["EDS svc/apps/svc-0/80"]), none(), none(), none())

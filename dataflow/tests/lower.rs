@@ -42,7 +42,7 @@ fn mk_gateway(listeners: &str) -> GatewayRec {
         indent(listeners, 2)
     );
     match mk_record(&yaml) {
-        Record::Gateway(g) => g,
+        Record::Gateway(g) => std::sync::Arc::unwrap_or_clone(g),
         other => panic!("not a Gateway: {other:?}"),
     }
 }
@@ -55,7 +55,7 @@ fn mk_http_route(spec: &str) -> HttpRouteRec {
         indent(spec, 2)
     );
     match mk_record(&yaml) {
-        Record::HttpRoute(r) => r,
+        Record::HttpRoute(r) => std::sync::Arc::unwrap_or_clone(r),
         other => panic!("not an HTTPRoute: {other:?}"),
     }
 }
@@ -121,7 +121,7 @@ fn gateway_class() {
     );
     assert_eq!(
         r,
-        Record::GatewayClass(GatewayClassRec {
+        Record::from(GatewayClassRec {
             name: Sym::new("sluice"),
             controller: Sym::new("sluice.dev/gateway-controller"),
             generation: 2,
@@ -1045,7 +1045,7 @@ spec:
     );
     assert_eq!(
         r,
-        Record::Service(ServiceRec {
+        Record::from(ServiceRec {
             key: ObjectKey::new("apps", "svc"),
             ports: vec![
                 ServicePortRec {
@@ -1072,7 +1072,7 @@ spec:
     );
     assert_eq!(
         external,
-        Record::Service(ServiceRec {
+        Record::from(ServiceRec {
             key: ObjectKey::new("default", "ext"),
             ports: vec![],
         })
@@ -1104,7 +1104,7 @@ endpoints:
     );
     assert_eq!(
         r,
-        Record::EndpointSlice(EndpointSliceRec {
+        Record::from(EndpointSliceRec {
             key: ObjectKey::new("apps", "svc-abc"),
             service: ObjectKey::new("apps", "svc"),
             ports: vec![(Some("http".into()), 9080), (None, 9090), (None, 9091)],
@@ -1148,7 +1148,7 @@ fn secrets() {
     );
     assert_eq!(
         r,
-        Record::Secret(SecretRec {
+        Record::from(SecretRec {
             key: ObjectKey::new("infra", "tls"),
             cert_chain: Some("CERT".into()),
             private_key: Some("KEY".into()),
@@ -1160,7 +1160,7 @@ fn secrets() {
     );
     assert_eq!(
         r,
-        Record::Secret(SecretRec {
+        Record::from(SecretRec {
             key: ObjectKey::new("infra", "half"),
             cert_chain: Some("PLAIN".into()),
             private_key: None,
@@ -1190,7 +1190,7 @@ spec:
     );
     assert_eq!(
         r,
-        Record::ReferenceGrant(ReferenceGrantRec {
+        Record::from(ReferenceGrantRec {
             key: ObjectKey::new("backends", "rg"),
             from: vec![
                 GrantFrom {
@@ -1227,7 +1227,7 @@ fn namespace() {
     );
     assert_eq!(
         r,
-        Record::Namespace(NamespaceRec {
+        Record::from(NamespaceRec {
             name: Sym::new("apps"),
             labels: [
                 ("env".to_string(), "prod".to_string()),
@@ -1247,7 +1247,7 @@ fn namespace() {
     };
     // Only the label the API server adds to every Namespace.
     assert_eq!(
-        bare.labels.into_iter().collect::<Vec<_>>(),
+        bare.labels.clone().into_iter().collect::<Vec<_>>(),
         [("kubernetes.io/metadata.name".to_string(), "b".to_string())]
     );
 }
@@ -1266,7 +1266,7 @@ spec:
     );
     assert_eq!(
         r,
-        Record::Backend(BackendRec {
+        Record::from(BackendRec {
             key: ObjectKey::new("apps", "be"),
             hosts: vec![("10.0.0.1".into(), 80), ("api.example.com".into(), 443)],
             app_protocol: Some("http2".into()),
@@ -1282,7 +1282,7 @@ spec:
     );
     assert_eq!(
         r,
-        Record::Backend(BackendRec {
+        Record::from(BackendRec {
             key: ObjectKey::new("apps", "lambda"),
             hosts: vec![],
             app_protocol: None,
@@ -1309,7 +1309,7 @@ fn direct_responses() {
     );
     assert_eq!(
         r,
-        Record::DirectResponse(DirectResponseRec {
+        Record::from(DirectResponseRec {
             key: ObjectKey::new("apps", "dr"),
             status: 404,
             body: Some("not here".into()),

@@ -491,7 +491,7 @@ mod tests {
             virtual_hosts: vec![VirtualHostIr {
                 name: format!("{name}/*"),
                 domains: vec!["*".into()],
-                routes: vec![RouteIr {
+                routes: vec![Arc::new(RouteIr {
                     name: "r".into(),
                     path: PathMatchIr::Prefix("/".into()),
                     headers: Vec::new(),
@@ -500,7 +500,7 @@ mod tests {
                     request_headers: HeaderOpsIr::default(),
                     response_headers: HeaderOpsIr::default(),
                     cors: None,
-                }],
+                })],
             }],
         })
     }

@@ -458,11 +458,11 @@ mod tests {
     #[test]
     fn names_are_spelled_out() {
         let records = vec![
-            Record::Namespace(NamespaceRec {
+            Record::from(NamespaceRec {
                 name: "ns-a".into(),
                 labels: [("env".to_string(), "prod".to_string())].into(),
             }),
-            Record::Service(ServiceRec {
+            Record::from(ServiceRec {
                 key: ObjectKey::new("ns-a", "svc-1"),
                 ports: vec![ServicePortRec {
                     name: Some("http".into()),

@@ -52,6 +52,7 @@ pub(crate) mod tag {
     pub const GATEWAY_PAIR: u64 = 3;
     pub const SERVICE: u64 = 4;
     pub const CHANGES: u64 = 5;
+    pub const CHANGE_PICKS: u64 = 6;
 }
 
 const WORDS: [&str; 24] = [

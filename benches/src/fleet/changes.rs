@@ -7,21 +7,25 @@
 //! unmeasured epoch restoring the object, so any number of them can be measured against the
 //! fleet as generated (a listener change left in place could detach most routes of a Gateway
 //! and change what every later measurement sees).
+//!
+//! Which objects a sequence touches is drawn from a stream of its own that depends only on
+//! the fleet's shape ([`picks`]), so a benchmark can keep just those objects while it streams
+//! the fleet ([`Sample`]) and get exactly the changes [`changes`] gives over the whole fleet.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use sluice_crds::gateway_api::{
-    AllowedRoutes, FromNamespaces, Gateway, HTTPHeaderFilter, HTTPRoute, HTTPRouteFilterType,
-    Listener, LocalPolicyTargetReferenceWithSectionName, PathMatchType, RouteNamespaces,
+    AllowedRoutes, FromNamespaces, HTTPHeaderFilter, HTTPRoute, HTTPRouteFilterType, Listener,
+    LocalPolicyTargetReferenceWithSectionName, PathMatchType, RouteNamespaces,
 };
 use sluice_crds::k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions};
 use sluice_crds::kgateway::TrafficPolicy;
 use sluice_crds::{Kind, Object, ObjectRef};
 
-use super::Fleet;
+use super::FleetKind;
 use super::build::{GATEWAY_GROUP, Plan, created, empty_filter, header, policy_spec, rng_for, tag};
 
 /// The change kinds of `performance.md` §2.
@@ -144,47 +148,160 @@ impl ChangeEpoch {
     }
 }
 
-/// `n` measured changes of `kind` to `fleet` (plus the unmeasured restores deletions need),
-/// drawn from `seed`. Empty when the fleet has nothing of the kind to change.
-pub fn changes(fleet: &Fleet, kind: ChangeKind, n: usize, seed: u64) -> Vec<ChangeEpoch> {
-    let mut rng = rng_for(seed ^ fleet.seed, tag::CHANGES, kind.index());
-    let rng = &mut rng;
+/// Where change sequences take the objects they change from: a whole [`super::Fleet`], or a
+/// [`Sample`] of it.
+pub trait Objects {
+    /// The fleet's kind and seed.
+    fn fleet(&self) -> (FleetKind, u64);
+    /// How many objects of `kind` the fleet has.
+    fn count(&self, kind: Kind) -> usize;
+    /// The `i`-th object of `kind`, in generation order.
+    fn get(&self, kind: Kind, i: usize) -> &Object;
+}
+
+/// The kind of object a change kind picks from the fleet (`None`: it makes new objects).
+fn picked_kind(kind: ChangeKind) -> Option<Kind> {
     match kind {
-        ChangeKind::RouteEdit => route_edits(fleet, n, rng),
-        ChangeKind::RouteAdd => route_adds(fleet, n, rng),
-        ChangeKind::RouteDelete => deletions(fleet, Kind::HTTPRoute, n, rng),
-        ChangeKind::EndpointChange => endpoint_changes(fleet, n, rng),
-        ChangeKind::ListenerChange => listener_changes(fleet, n, rng),
-        ChangeKind::GatewayPolicy => gateway_policies(fleet, n, rng),
-        ChangeKind::GrantDelete => deletions(fleet, Kind::ReferenceGrant, n, rng),
+        ChangeKind::RouteEdit | ChangeKind::RouteDelete => Some(Kind::HTTPRoute),
+        ChangeKind::RouteAdd => None,
+        ChangeKind::EndpointChange => Some(Kind::EndpointSlice),
+        ChangeKind::ListenerChange | ChangeKind::GatewayPolicy => Some(Kind::Gateway),
+        ChangeKind::GrantDelete => Some(Kind::ReferenceGrant),
     }
 }
 
-fn of_kind(fleet: &Fleet, kind: Kind) -> Vec<&Object> {
-    fleet.objects.iter().filter(|o| o.kind() == kind).collect()
+/// How many objects of `kind` fleet `fleet` has: the exact counts of its [`super::Shape`].
+fn shape_count(fleet: FleetKind, kind: Kind) -> usize {
+    let shape = fleet.shape();
+    match kind {
+        Kind::HTTPRoute => shape.http_routes,
+        Kind::EndpointSlice => shape.endpoint_slices,
+        Kind::Gateway => shape.gateways,
+        Kind::ReferenceGrant => shape.reference_grants,
+        _ => 0,
+    }
+}
+
+fn draw_indices(kind: ChangeKind, count: usize, n: usize, seed: u64) -> Vec<usize> {
+    if count == 0 {
+        return Vec::new();
+    }
+    let mut rng = rng_for(seed, tag::CHANGE_PICKS, kind.index());
+    (0..n).map(|_| rng.random_range(0..count)).collect()
+}
+
+/// The objects `changes(fleet, kind, n, seed)` changes, as `(kind, index within the kind)`,
+/// known from the fleet's shape alone.
+pub fn picks(
+    fleet: FleetKind,
+    fleet_seed: u64,
+    kind: ChangeKind,
+    n: usize,
+    seed: u64,
+) -> Vec<(Kind, usize)> {
+    let Some(k) = picked_kind(kind) else {
+        return Vec::new();
+    };
+    draw_indices(kind, shape_count(fleet, k), n, seed ^ fleet_seed)
+        .into_iter()
+        .map(|i| (k, i))
+        .collect()
+}
+
+/// The objects a benchmark's change sequences need, kept while the fleet streams past.
+#[derive(Debug)]
+pub struct Sample {
+    fleet: (FleetKind, u64),
+    wanted: BTreeSet<(Kind, usize)>,
+    seen: BTreeMap<Kind, usize>,
+    kept: BTreeMap<(Kind, usize), Object>,
+}
+
+impl Sample {
+    /// A sample of fleet `kind` (seed `seed`) keeping the objects in `wanted` (see [`picks`]).
+    pub fn new(
+        kind: FleetKind,
+        seed: u64,
+        wanted: impl IntoIterator<Item = (Kind, usize)>,
+    ) -> Self {
+        Sample {
+            fleet: (kind, seed),
+            wanted: wanted.into_iter().collect(),
+            seen: BTreeMap::new(),
+            kept: BTreeMap::new(),
+        }
+    }
+
+    /// The fleet's next object, in generation order.
+    pub fn offer(&mut self, o: &Object) {
+        let seen = self.seen.entry(o.kind()).or_default();
+        let at = (o.kind(), *seen);
+        *seen += 1;
+        if self.wanted.contains(&at) {
+            self.kept.insert(at, o.clone());
+        }
+    }
+}
+
+impl Objects for Sample {
+    fn fleet(&self) -> (FleetKind, u64) {
+        self.fleet
+    }
+
+    fn count(&self, kind: Kind) -> usize {
+        self.seen.get(&kind).copied().unwrap_or(0)
+    }
+
+    /// # Panics
+    /// When the object was not asked for (not in the `picks` the sample was made with).
+    fn get(&self, kind: Kind, i: usize) -> &Object {
+        self.kept
+            .get(&(kind, i))
+            .unwrap_or_else(|| panic!("{kind:?} #{i} was not sampled"))
+    }
+}
+
+/// `n` measured changes of `kind` to the fleet `objects` come from (plus the unmeasured
+/// restores deletions need), drawn from `seed`. Empty when the fleet has nothing of the kind
+/// to change.
+pub fn changes(objects: &impl Objects, kind: ChangeKind, n: usize, seed: u64) -> Vec<ChangeEpoch> {
+    let (fleet, fleet_seed) = objects.fleet();
+    let picked: Vec<Picked> = match picked_kind(kind) {
+        Some(k) => draw_indices(kind, objects.count(k), n, seed ^ fleet_seed)
+            .into_iter()
+            .map(|i| (i, objects.get(k, i)))
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut rng = rng_for(seed ^ fleet_seed, tag::CHANGES, kind.index());
+    let rng = &mut rng;
+    match kind {
+        ChangeKind::RouteEdit => route_edits(&picked),
+        ChangeKind::RouteAdd => route_adds(fleet, fleet_seed, n, rng),
+        ChangeKind::RouteDelete | ChangeKind::GrantDelete => deletions(&picked),
+        ChangeKind::EndpointChange => endpoint_changes(&picked, rng),
+        ChangeKind::ListenerChange => listener_changes(&picked),
+        ChangeKind::GatewayPolicy => gateway_policies(&picked),
+    }
 }
 
 fn bump(meta: &mut sluice_crds::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) {
     meta.generation = Some(meta.generation.unwrap_or(0) + 1);
 }
 
-fn route_edits(fleet: &Fleet, n: usize, rng: &mut ChaCha8Rng) -> Vec<ChangeEpoch> {
-    let routes: Vec<&HTTPRoute> = fleet
-        .objects
-        .iter()
-        .filter_map(|o| match o {
-            Object::HTTPRoute(r) => Some(r),
-            _ => None,
-        })
-        .collect();
-    if routes.is_empty() {
-        return Vec::new();
-    }
+/// A picked object: its index among the fleet's objects of its kind, and the object.
+type Picked<'a> = (usize, &'a Object);
+
+fn route_edits(picked: &[Picked]) -> Vec<ChangeEpoch> {
     let mut current: BTreeMap<usize, HTTPRoute> = BTreeMap::new();
-    (0..n)
-        .map(|i| {
-            let idx = rng.random_range(0..routes.len());
-            let route = current.entry(idx).or_insert_with(|| routes[idx].clone());
+    picked
+        .iter()
+        .enumerate()
+        .map(|(i, &(idx, o))| {
+            let Object::HTTPRoute(original) = o else {
+                unreachable!("picked by kind")
+            };
+            let route = current.entry(idx).or_insert_with(|| original.clone());
             edit_route(route, i);
             ChangeEpoch::measured(Change::Upsert(Object::HTTPRoute(route.clone())))
         })
@@ -246,8 +363,8 @@ fn edit_route(route: &mut HTTPRoute, i: usize) {
     }
 }
 
-fn route_adds(fleet: &Fleet, n: usize, rng: &mut ChaCha8Rng) -> Vec<ChangeEpoch> {
-    let plan = Plan::new(fleet.kind, fleet.seed);
+fn route_adds(fleet: FleetKind, seed: u64, n: usize, rng: &mut ChaCha8Rng) -> Vec<ChangeEpoch> {
+    let plan = Plan::new(fleet, seed);
     let namespaces: Vec<usize> = (0..plan.shape.namespaces)
         .filter(|ns| !plan.services_in(*ns).is_empty())
         .collect();
@@ -270,33 +387,25 @@ fn route_adds(fleet: &Fleet, n: usize, rng: &mut ChaCha8Rng) -> Vec<ChangeEpoch>
         .collect()
 }
 
-/// Deletes a random object of `kind`, then restores it unmeasured; `n` times.
-fn deletions(fleet: &Fleet, kind: Kind, n: usize, rng: &mut ChaCha8Rng) -> Vec<ChangeEpoch> {
-    let objects = of_kind(fleet, kind);
-    if objects.is_empty() {
-        return Vec::new();
-    }
-    let mut out = Vec::with_capacity(2 * n);
-    for _ in 0..n {
-        let o = objects[rng.random_range(0..objects.len())];
+/// Deletes each picked object, then restores it unmeasured.
+fn deletions(picked: &[Picked]) -> Vec<ChangeEpoch> {
+    let mut out = Vec::with_capacity(2 * picked.len());
+    for (_, o) in picked {
         out.push(ChangeEpoch::measured(Change::Delete(o.obj_ref())));
-        out.push(ChangeEpoch::restore(o.clone()));
+        out.push(ChangeEpoch::restore((*o).clone()));
     }
     out
 }
 
-fn endpoint_changes(fleet: &Fleet, n: usize, rng: &mut ChaCha8Rng) -> Vec<ChangeEpoch> {
-    let slices: Vec<&Object> = of_kind(fleet, Kind::EndpointSlice);
-    if slices.is_empty() {
-        return Vec::new();
-    }
+fn endpoint_changes(picked: &[Picked], rng: &mut ChaCha8Rng) -> Vec<ChangeEpoch> {
     let mut current: BTreeMap<usize, Object> = BTreeMap::new();
-    (0..n)
-        .map(|i| {
-            let idx = rng.random_range(0..slices.len());
-            let o = current.entry(idx).or_insert_with(|| slices[idx].clone());
+    picked
+        .iter()
+        .enumerate()
+        .map(|(i, &(idx, original))| {
+            let o = current.entry(idx).or_insert_with(|| original.clone());
             let Object::EndpointSlice(slice) = o else {
-                unreachable!("filtered by kind")
+                unreachable!("picked by kind")
             };
             let eps = &mut slice.endpoints;
             match i % 3 {
@@ -338,22 +447,12 @@ fn endpoint_changes(fleet: &Fleet, n: usize, rng: &mut ChaCha8Rng) -> Vec<Change
         .collect()
 }
 
-fn listener_changes(fleet: &Fleet, n: usize, rng: &mut ChaCha8Rng) -> Vec<ChangeEpoch> {
-    let gateways: Vec<&Gateway> = fleet
-        .objects
-        .iter()
-        .filter_map(|o| match o {
-            Object::Gateway(g) => Some(g),
-            _ => None,
-        })
-        .collect();
-    if gateways.is_empty() {
-        return Vec::new();
-    }
-    let mut out = Vec::with_capacity(2 * n);
-    for i in 0..n {
-        let idx = rng.random_range(0..gateways.len());
-        let original = gateways[idx];
+fn listener_changes(picked: &[Picked]) -> Vec<ChangeEpoch> {
+    let mut out = Vec::with_capacity(2 * picked.len());
+    for (i, &(_, o)) in picked.iter().enumerate() {
+        let Object::Gateway(original) = o else {
+            unreachable!("picked by kind")
+        };
         let mut gw = original.clone();
         bump(&mut gw.metadata);
         let name = gw.metadata.name.clone().unwrap_or_default();
@@ -404,16 +503,13 @@ fn listener_changes(fleet: &Fleet, n: usize, rng: &mut ChaCha8Rng) -> Vec<Change
     out
 }
 
-fn gateway_policies(fleet: &Fleet, n: usize, rng: &mut ChaCha8Rng) -> Vec<ChangeEpoch> {
-    let gateways: Vec<&Object> = of_kind(fleet, Kind::Gateway);
-    if gateways.is_empty() {
-        return Vec::new();
-    }
+fn gateway_policies(picked: &[Picked]) -> Vec<ChangeEpoch> {
     let mut generations: BTreeMap<usize, i64> = BTreeMap::new();
-    (0..n)
-        .map(|i| {
-            let idx = rng.random_range(0..gateways.len());
-            let meta = gateways[idx].meta();
+    picked
+        .iter()
+        .enumerate()
+        .map(|(i, &(idx, o))| {
+            let meta = o.meta();
             let gw_name = meta.name.clone().unwrap_or_default();
             let target = LocalPolicyTargetReferenceWithSectionName {
                 group: GATEWAY_GROUP.to_owned(),

@@ -11,6 +11,8 @@
 //! | Cluster, ClusterLoadAssignment for a Service port | `svc/{ns}/{name}/{port}` |
 //! | Cluster for a kgateway Backend | `backend/{ns}/{name}` |
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::{ObjectKey, Sym};
@@ -119,8 +121,9 @@ pub struct VirtualHostIr {
     pub name: String,
     /// One hostname (`*`, `*.example.com`, `foo.example.com`).
     pub domains: Vec<String>,
-    /// In Gateway API precedence order: Envoy takes the first that matches.
-    pub routes: Vec<RouteIr>,
+    /// In Gateway API precedence order: Envoy takes the first that matches. Shared with the
+    /// rendered HTTPRoute they come from (one copy however many configurations carry it).
+    pub routes: Vec<Arc<RouteIr>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -73,18 +73,16 @@ impl LowerError {
 /// Lowers any supported object.
 pub fn lower(obj: &Object) -> Lowered {
     let result: Result<Option<Record>, LowerError> = match obj {
-        Object::GatewayClass(o) => Ok(Some(Record::GatewayClass(lower_gateway_class(o)))),
-        Object::Gateway(o) => lower_gateway(o).map(|r| Some(Record::Gateway(r))),
-        Object::HTTPRoute(o) => lower_http_route(o).map(|r| Some(Record::HttpRoute(r))),
-        Object::Service(o) => lower_service(o).map(|r| Some(Record::Service(r))),
-        Object::EndpointSlice(o) => lower_endpoint_slice(o).map(|r| r.map(Record::EndpointSlice)),
-        Object::ReferenceGrant(o) => Ok(Some(Record::ReferenceGrant(lower_reference_grant(o)))),
-        Object::Secret(o) => Ok(Some(Record::Secret(lower_secret(o)))),
-        Object::Namespace(o) => Ok(Some(Record::Namespace(lower_namespace(o)))),
-        Object::Backend(o) => lower_backend(o).map(|r| Some(Record::Backend(r))),
-        Object::DirectResponse(o) => {
-            lower_direct_response(o).map(|r| Some(Record::DirectResponse(r)))
-        }
+        Object::GatewayClass(o) => Ok(Some(Record::from(lower_gateway_class(o)))),
+        Object::Gateway(o) => lower_gateway(o).map(|r| Some(Record::from(r))),
+        Object::HTTPRoute(o) => lower_http_route(o).map(|r| Some(Record::from(r))),
+        Object::Service(o) => lower_service(o).map(|r| Some(Record::from(r))),
+        Object::EndpointSlice(o) => lower_endpoint_slice(o).map(|r| r.map(Record::from)),
+        Object::ReferenceGrant(o) => Ok(Some(Record::from(lower_reference_grant(o)))),
+        Object::Secret(o) => Ok(Some(Record::from(lower_secret(o)))),
+        Object::Namespace(o) => Ok(Some(Record::from(lower_namespace(o)))),
+        Object::Backend(o) => lower_backend(o).map(|r| Some(Record::from(r))),
+        Object::DirectResponse(o) => lower_direct_response(o).map(|r| Some(Record::from(r))),
         Object::ListenerSet(_)
         | Object::GRPCRoute(_)
         | Object::TLSRoute(_)

@@ -171,7 +171,7 @@ fn misdirect(rc_name: &str, n: &Neighbours, virtual_hosts: &mut Vec<VirtualHostI
     let answer_421 = |host: &str| VirtualHostIr {
         name: format!("{rc_name}/{host}"),
         domains: vec![host.to_string()],
-        routes: vec![RouteIr {
+        routes: vec![Arc::new(RouteIr {
             name: MISDIRECTED_ROUTE.to_string(),
             path: PathMatchIr::Prefix("/".to_string()),
             headers: Vec::new(),
@@ -183,7 +183,7 @@ fn misdirect(rc_name: &str, n: &Neighbours, virtual_hosts: &mut Vec<VirtualHostI
             request_headers: HeaderOpsIr::default(),
             response_headers: HeaderOpsIr::default(),
             cors: None,
-        }],
+        })],
     };
     virtual_hosts.extend(n.siblings.iter().map(|s| answer_421(s)));
     if n.own.is_some() {
@@ -354,7 +354,7 @@ mod tests {
             let vhost = |host: &str| VirtualHostIr {
                 name: format!("infra/gw/80/{host}"),
                 domains: vec![host.into()],
-                routes: vec![entry.clone()],
+                routes: vec![Arc::new(entry.clone())],
             };
             assert_eq!(
                 h.step(),

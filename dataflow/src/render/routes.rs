@@ -32,7 +32,7 @@ pub struct Precedence {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct EntryIr {
     pub precedence: Precedence,
-    pub route: RouteIr,
+    pub route: Arc<RouteIr>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -201,7 +201,7 @@ impl Context<'_> {
                         rule: ri,
                         matcher: mi,
                     },
-                    route: RouteIr {
+                    route: Arc::new(RouteIr {
                         name: route_name(r.key, ri, mi),
                         path,
                         headers,
@@ -210,10 +210,13 @@ impl Context<'_> {
                         request_headers: req.clone(),
                         response_headers: resp.clone(),
                         cors: cors.clone(),
-                    },
+                    }),
                 });
             }
         }
+        // Held for as long as the route exists, once per route: no growth slack.
+        out.entries.shrink_to_fit();
+        out.targets.shrink_to_fit();
         out
     }
 
@@ -576,7 +579,7 @@ mod tests {
                 entries: vec![
                     EntryIr {
                         precedence: precedence(2, 2, true, 0, 0),
-                        route: RouteIr {
+                        route: Arc::new(RouteIr {
                             name: "apps/r/rule/0/match/0".into(),
                             path: PathMatchIr::Prefix("/a".into()),
                             headers: vec![],
@@ -585,11 +588,11 @@ mod tests {
                             request_headers: request_headers.clone(),
                             response_headers: HeaderOpsIr::default(),
                             cors: None,
-                        },
+                        }),
                     },
                     EntryIr {
                         precedence: precedence(0, 2, false, 1, 1),
-                        route: RouteIr {
+                        route: Arc::new(RouteIr {
                             name: "apps/r/rule/0/match/1".into(),
                             path: PathMatchIr::Exact("/b".into()),
                             headers: vec![
@@ -613,7 +616,7 @@ mod tests {
                             request_headers,
                             response_headers: HeaderOpsIr::default(),
                             cors: None,
-                        },
+                        }),
                     },
                 ],
                 targets: vec![TargetIr {

@@ -176,12 +176,12 @@ macro_rules! into_record {
     ($($rec:ident => $variant:ident),* $(,)?) => {$(
         impl IntoRecord for $rec {
             fn into_record(self) -> Record {
-                Record::$variant(self)
+                Record::$variant(std::sync::Arc::new(self))
             }
         }
         impl IntoRecord for &$rec {
             fn into_record(self) -> Record {
-                Record::$variant(self.clone())
+                Record::$variant(std::sync::Arc::new(self.clone()))
             }
         }
     )*};

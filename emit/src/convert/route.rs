@@ -36,7 +36,7 @@ fn virtual_host(vh: &VirtualHostIr) -> VirtualHost {
     VirtualHost {
         name: vh.name.clone(),
         domains: vh.domains.clone(),
-        routes: vh.routes.iter().map(route).collect(),
+        routes: vh.routes.iter().map(|r| route(r)).collect(),
         ..Default::default()
     }
 }

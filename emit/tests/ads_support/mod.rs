@@ -97,6 +97,7 @@ pub fn mk_route_config(name: &str, clusters: &[&str]) -> Resource {
             response_headers: HeaderOpsIr::default(),
             cors: None,
         })
+        .map(Arc::new)
         .collect();
     Resource::Route(RouteConfigIr {
         name: name.into(),

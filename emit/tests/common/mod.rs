@@ -98,7 +98,7 @@ pub fn mk_vhost(name: &str, domain: &str, routes: Vec<RouteIr>) -> VirtualHostIr
     VirtualHostIr {
         name: s(name),
         domains: vec![s(domain)],
-        routes,
+        routes: routes.into_iter().map(std::sync::Arc::new).collect(),
     }
 }
 

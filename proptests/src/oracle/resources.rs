@@ -133,7 +133,7 @@ fn misdirect(rc_name: &str, own: Option<&str>, siblings: &[&str], vhosts: &mut V
     let answer_421 = |host: &str| VirtualHostIr {
         name: format!("{rc_name}/{host}"),
         domains: vec![host.to_string()],
-        routes: vec![RouteIr {
+        routes: vec![std::sync::Arc::new(RouteIr {
             name: "misdirected-request".to_string(),
             path: PathMatchIr::Prefix("/".to_string()),
             headers: vec![],
@@ -145,7 +145,7 @@ fn misdirect(rc_name: &str, own: Option<&str>, siblings: &[&str], vhosts: &mut V
             request_headers: HeaderOpsIr::default(),
             response_headers: HeaderOpsIr::default(),
             cors: None,
-        }],
+        })],
     };
     for s in &siblings {
         vhosts.push(answer_421(s));
@@ -194,7 +194,10 @@ fn virtual_hosts(
             VirtualHostIr {
                 name: format!("{rc_name}/{host}"),
                 domains: vec![host],
-                routes: entries.into_iter().map(|(_, e)| e.route.clone()).collect(),
+                routes: entries
+                    .into_iter()
+                    .map(|(_, e)| std::sync::Arc::new(e.route.clone()))
+                    .collect(),
             }
         })
         .collect()

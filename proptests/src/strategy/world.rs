@@ -46,16 +46,16 @@ pub fn world() -> impl Strategy<Value = Vec<Record>> {
             |(ns, classes, gws, routes, svcs, slices, grants, secrets, bes, drs, picks)| {
                 let records = ns
                     .into_iter()
-                    .map(Record::Namespace)
-                    .chain(classes.into_iter().map(Record::GatewayClass))
-                    .chain(gws.into_iter().map(Record::Gateway))
-                    .chain(routes.into_iter().map(Record::HttpRoute))
-                    .chain(svcs.into_iter().map(Record::Service))
-                    .chain(slices.into_iter().map(Record::EndpointSlice))
-                    .chain(grants.into_iter().map(Record::ReferenceGrant))
-                    .chain(secrets.into_iter().map(Record::Secret))
-                    .chain(bes.into_iter().map(Record::Backend))
-                    .chain(drs.into_iter().map(Record::DirectResponse));
+                    .map(Record::from)
+                    .chain(classes.into_iter().map(Record::from))
+                    .chain(gws.into_iter().map(Record::from))
+                    .chain(routes.into_iter().map(Record::from))
+                    .chain(svcs.into_iter().map(Record::from))
+                    .chain(slices.into_iter().map(Record::from))
+                    .chain(grants.into_iter().map(Record::from))
+                    .chain(secrets.into_iter().map(Record::from))
+                    .chain(bes.into_iter().map(Record::from))
+                    .chain(drs.into_iter().map(Record::from));
                 link(dedup_by_key(records), &picks)
             },
         )
@@ -112,10 +112,10 @@ impl Targets {
         for r in records {
             match r {
                 Record::Gateway(g) => t.gateways.push(g.key),
-                Record::Service(s) => t.services.push(s.clone()),
+                Record::Service(s) => t.services.push((**s).clone()),
                 Record::Secret(s) => t.secrets.push(s.key),
                 Record::Backend(b) => t.backends.push(b.key),
-                Record::ReferenceGrant(g) => t.grants.push(g.clone()),
+                Record::ReferenceGrant(g) => t.grants.push((**g).clone()),
                 _ => {}
             }
         }
@@ -171,7 +171,8 @@ impl Targets {
         movable: bool,
     ) -> Record {
         match record {
-            Record::Gateway(mut gw) => {
+            Record::Gateway(gw) => {
+                let mut gw = std::sync::Arc::unwrap_or_clone(gw);
                 let pool = self.reachable(&self.secrets, "Gateway", gw.key.ns, "", "Secret");
                 for tls in gw.listeners.iter_mut().filter_map(|l| l.tls.as_mut()) {
                     for cert in &mut tls.certificate_refs {
@@ -180,9 +181,10 @@ impl Targets {
                         }
                     }
                 }
-                Record::Gateway(gw)
+                Record::from(gw)
             }
-            Record::HttpRoute(mut route) => {
+            Record::HttpRoute(route) => {
+                let mut route = std::sync::Arc::unwrap_or_clone(route);
                 for p in &mut route.parent_refs {
                     if let Some(key) = pick(picks, &self.gateways) {
                         p.gateway = key;
@@ -224,9 +226,10 @@ impl Targets {
                         }
                     }
                 }
-                Record::HttpRoute(route)
+                Record::from(route)
             }
-            Record::EndpointSlice(mut slice) => {
+            Record::EndpointSlice(slice) => {
+                let mut slice = std::sync::Arc::unwrap_or_clone(slice);
                 if movable {
                     let keys: Vec<ObjectKey> = self.services.iter().map(|s| s.key).collect();
                     if let Some(svc) = pick(picks, &keys) {
@@ -245,9 +248,10 @@ impl Targets {
                         .map(|p| (p.name.clone(), slice_target_port(p.port)))
                         .collect();
                 }
-                Record::EndpointSlice(slice)
+                Record::from(slice)
             }
-            Record::Service(mut svc) => {
+            Record::Service(svc) => {
+                let mut svc = std::sync::Arc::unwrap_or_clone(svc);
                 let old = self.services.iter().find(|s| s.key == svc.key);
                 if let (Some(old), Some(Some(_))) = (old, picks.next()) {
                     svc.ports = old
@@ -268,7 +272,7 @@ impl Targets {
                         })
                         .collect();
                 }
-                Record::Service(svc)
+                Record::from(svc)
             }
             other => other,
         }
@@ -287,16 +291,16 @@ pub fn dedup_by_key(records: impl IntoIterator<Item = Record>) -> Vec<Record> {
 /// A random record of `kind`, keyed from the vocabulary.
 pub fn record_of(kind: RecordKind) -> BoxedStrategy<Record> {
     match kind {
-        RecordKind::GatewayClass => gateway_class().prop_map(Record::GatewayClass).boxed(),
-        RecordKind::Gateway => gateway().prop_map(Record::Gateway).boxed(),
-        RecordKind::HttpRoute => http_route().prop_map(Record::HttpRoute).boxed(),
-        RecordKind::Service => service().prop_map(Record::Service).boxed(),
-        RecordKind::EndpointSlice => endpoint_slice().prop_map(Record::EndpointSlice).boxed(),
-        RecordKind::ReferenceGrant => reference_grant().prop_map(Record::ReferenceGrant).boxed(),
-        RecordKind::Secret => secret().prop_map(Record::Secret).boxed(),
-        RecordKind::Namespace => any_namespace_rec().prop_map(Record::Namespace).boxed(),
-        RecordKind::Backend => backend().prop_map(Record::Backend).boxed(),
-        RecordKind::DirectResponse => direct_response().prop_map(Record::DirectResponse).boxed(),
+        RecordKind::GatewayClass => gateway_class().prop_map(Record::from).boxed(),
+        RecordKind::Gateway => gateway().prop_map(Record::from).boxed(),
+        RecordKind::HttpRoute => http_route().prop_map(Record::from).boxed(),
+        RecordKind::Service => service().prop_map(Record::from).boxed(),
+        RecordKind::EndpointSlice => endpoint_slice().prop_map(Record::from).boxed(),
+        RecordKind::ReferenceGrant => reference_grant().prop_map(Record::from).boxed(),
+        RecordKind::Secret => secret().prop_map(Record::from).boxed(),
+        RecordKind::Namespace => any_namespace_rec().prop_map(Record::from).boxed(),
+        RecordKind::Backend => backend().prop_map(Record::from).boxed(),
+        RecordKind::DirectResponse => direct_response().prop_map(Record::from).boxed(),
     }
 }
 
@@ -345,24 +349,28 @@ pub fn rekey(record: Record, to: RecordKey) -> Record {
     };
     let name: Sym = to.key.name;
     match record {
-        Record::GatewayClass(mut r) => {
+        Record::GatewayClass(r) => {
+            let mut r = std::sync::Arc::unwrap_or_clone(r);
             r.name = name;
-            Record::GatewayClass(r)
+            Record::from(r)
         }
-        Record::Namespace(mut r) => {
+        Record::Namespace(r) => {
+            let mut r = std::sync::Arc::unwrap_or_clone(r);
             r.name = name;
-            Record::Namespace(r)
+            Record::from(r)
         }
-        Record::Gateway(mut r) => {
+        Record::Gateway(r) => {
+            let mut r = std::sync::Arc::unwrap_or_clone(r);
             r.key = to.key;
             for tls in r.listeners.iter_mut().filter_map(|l| l.tls.as_mut()) {
                 for c in &mut tls.certificate_refs {
                     c.key = ns(c.key);
                 }
             }
-            Record::Gateway(r)
+            Record::from(r)
         }
-        Record::HttpRoute(mut r) => {
+        Record::HttpRoute(r) => {
+            let mut r = std::sync::Arc::unwrap_or_clone(r);
             r.key = to.key;
             for p in &mut r.parent_refs {
                 p.gateway = ns(p.gateway);
@@ -377,35 +385,41 @@ pub fn rekey(record: Record, to: RecordKey) -> Record {
                     }
                 }
             }
-            Record::HttpRoute(r)
+            Record::from(r)
         }
-        Record::EndpointSlice(mut r) => {
+        Record::EndpointSlice(r) => {
+            let mut r = std::sync::Arc::unwrap_or_clone(r);
             r.key = to.key;
             r.service = slice_service(to.key);
-            Record::EndpointSlice(r)
+            Record::from(r)
         }
-        Record::Service(mut r) => {
+        Record::Service(r) => {
+            let mut r = std::sync::Arc::unwrap_or_clone(r);
             r.key = to.key;
-            Record::Service(r)
+            Record::from(r)
         }
-        Record::ReferenceGrant(mut r) => {
+        Record::ReferenceGrant(r) => {
+            let mut r = std::sync::Arc::unwrap_or_clone(r);
             r.key = to.key;
-            Record::ReferenceGrant(r)
+            Record::from(r)
         }
-        Record::Secret(mut r) => {
+        Record::Secret(r) => {
+            let mut r = std::sync::Arc::unwrap_or_clone(r);
             let (was, is) = (from.key.to_string(), to.key.to_string());
             r.cert_chain = r.cert_chain.map(|c| c.replace(&was, &is));
             r.private_key = r.private_key.map(|k| k.replace(&was, &is));
             r.key = to.key;
-            Record::Secret(r)
+            Record::from(r)
         }
-        Record::Backend(mut r) => {
+        Record::Backend(r) => {
+            let mut r = std::sync::Arc::unwrap_or_clone(r);
             r.key = to.key;
-            Record::Backend(r)
+            Record::from(r)
         }
-        Record::DirectResponse(mut r) => {
+        Record::DirectResponse(r) => {
+            let mut r = std::sync::Arc::unwrap_or_clone(r);
             r.key = to.key;
-            Record::DirectResponse(r)
+            Record::from(r)
         }
     }
 }
