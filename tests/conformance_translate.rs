@@ -84,7 +84,7 @@ fn write_manifests(case: &Case, dir: &std::path::Path) -> Vec<PathBuf> {
 }
 
 fn parent_conditions<'a>(
-    statuses: &'a std::collections::BTreeMap<StatusKey, StatusIr>,
+    statuses: &'a std::collections::BTreeMap<StatusKey, std::sync::Arc<StatusIr>>,
     route: &(String, String),
     gateway: &(String, String),
 ) -> Option<&'a Vec<sluice_dataflow::ir::Condition>> {
@@ -93,7 +93,7 @@ fn parent_conditions<'a>(
         namespace: route.0.clone(),
         name: route.1.clone(),
     };
-    let StatusIr::Route { parents } = statuses.get(&key)? else {
+    let StatusIr::Route { parents } = &**statuses.get(&key)? else {
         return None;
     };
     parents
@@ -104,7 +104,7 @@ fn parent_conditions<'a>(
 
 /// The first Gateway a route's status names.
 fn route_gateway(
-    statuses: &std::collections::BTreeMap<StatusKey, StatusIr>,
+    statuses: &std::collections::BTreeMap<StatusKey, std::sync::Arc<StatusIr>>,
     route: &(String, String),
 ) -> (String, String) {
     let key = StatusKey {
@@ -112,7 +112,7 @@ fn route_gateway(
         namespace: route.0.clone(),
         name: route.1.clone(),
     };
-    match statuses.get(&key) {
+    match statuses.get(&key).map(|s| &**s) {
         Some(StatusIr::Route { parents }) if !parents.is_empty() => (
             parents[0].parent_ref.namespace.clone(),
             parents[0].parent_ref.name.clone(),

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::ir::{Resource, StatusIr, StatusKey, XdsKey};
 
@@ -11,7 +12,7 @@ use crate::ir::{Resource, StatusIr, StatusKey, XdsKey};
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub resources: BTreeMap<XdsKey, Resource>,
-    pub statuses: BTreeMap<StatusKey, StatusIr>,
+    pub statuses: BTreeMap<StatusKey, Arc<StatusIr>>,
 }
 
 /// The changes of one epoch: only what differs from the previous epoch's output.
@@ -22,7 +23,7 @@ pub struct OutputBatch {
     pub upserts: Vec<Resource>,
     /// Removed resources, ordered by key.
     pub deletes: Vec<XdsKey>,
-    pub status_upserts: Vec<(StatusKey, StatusIr)>,
+    pub status_upserts: Vec<(StatusKey, Arc<StatusIr>)>,
     pub status_deletes: Vec<StatusKey>,
 }
 
@@ -40,7 +41,7 @@ impl OutputBatch {
     pub fn from_changes(
         epoch: u64,
         resources: impl IntoIterator<Item = (Resource, isize)>,
-        statuses: impl IntoIterator<Item = ((StatusKey, StatusIr), isize)>,
+        statuses: impl IntoIterator<Item = ((StatusKey, Arc<StatusIr>), isize)>,
     ) -> OutputBatch {
         let (upserts, deletes) = split(resources.into_iter().map(|(r, d)| ((r.key(), r), d)));
         let (status_upserts, status_deletes) = split(statuses);

@@ -154,7 +154,7 @@ pub fn run_follower(topology: Topology, config: RenderConfig) -> Result<(), Engi
 }
 
 type ResourceBuf = Rc<RefCell<Vec<(Resource, isize)>>>;
-type StatusBuf = Rc<RefCell<Vec<((StatusKey, StatusIr), isize)>>>;
+type StatusBuf = Rc<RefCell<Vec<((StatusKey, Arc<StatusIr>), isize)>>>;
 
 fn run_worker(
     worker: &mut timely::worker::Worker,

@@ -54,7 +54,7 @@ pub fn static_bootstrap(snapshot: &Snapshot, admin_port: u16) -> Value {
                     Some(Resource::Endpoint(e)) => Some(e),
                     _ => None,
                 };
-                clusters.push(inline_endpoints(c, endpoints));
+                clusters.push(inline_endpoints(c, endpoints.map(|e| &**e)));
             }
             Resource::Route(_) | Resource::Endpoint(_) => {}
         }

@@ -446,7 +446,7 @@ mod tests {
     use sluice_dataflow::ir::*;
 
     fn listener(gw: &str, port: u16, rcs: &[&str]) -> Resource {
-        Resource::Listener(ListenerIr {
+        Resource::from(ListenerIr {
             name: format!("{gw}/{port}"),
             address: "0.0.0.0".into(),
             port,
@@ -486,7 +486,7 @@ mod tests {
                 .collect(),
             retry: None,
         };
-        Resource::Route(RouteConfigIr {
+        Resource::from(RouteConfigIr {
             name: name.into(),
             virtual_hosts: vec![VirtualHostIr {
                 name: format!("{name}/*"),
@@ -506,7 +506,7 @@ mod tests {
     }
 
     fn cluster(name: &str, eds: bool) -> Resource {
-        Resource::Cluster(ClusterIr {
+        Resource::from(ClusterIr {
             name: name.into(),
             discovery: if eds {
                 DiscoveryIr::Eds
@@ -521,7 +521,7 @@ mod tests {
     }
 
     fn cla(name: &str, ips: &[&str]) -> Resource {
-        Resource::Endpoint(EndpointsIr {
+        Resource::from(EndpointsIr {
             cluster_name: name.into(),
             localities: vec![LocalityIr {
                 zone: String::new(),

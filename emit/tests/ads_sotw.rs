@@ -431,7 +431,7 @@ fn world_versions() -> Vec<String> {
     world.extend([
         mk_listener(GW, 443, &["ns/gw/443/https"]),
         mk_route_config("ns/gw/443/https", &[A, B]),
-        Resource::Cluster(sluice_dataflow::ir::ClusterIr {
+        Resource::from(sluice_dataflow::ir::ClusterIr {
             name: B.into(),
             discovery: sluice_dataflow::ir::DiscoveryIr::Eds,
             http2: true,

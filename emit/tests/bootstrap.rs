@@ -60,8 +60,8 @@ fn static_bootstrap_inlines_routes_and_endpoints() {
 #[test]
 fn static_bootstrap_tolerates_missing_route_config_and_endpoints() {
     let resources = [
-        Resource::Listener(mk_listener("l", 80, vec![mk_chain("nowhere", &[], None)])),
-        Resource::Cluster(mk_cluster("lonely", DiscoveryIr::Eds, false)),
+        Resource::from(mk_listener("l", 80, vec![mk_chain("nowhere", &[], None)])),
+        Resource::from(mk_cluster("lonely", DiscoveryIr::Eds, false)),
     ];
     let snapshot = Snapshot {
         resources: resources.into_iter().map(|r| (r.key(), r)).collect(),

@@ -913,7 +913,7 @@ fn cla_has_one_locality_per_zone() {
 
 #[test]
 fn empty_cla_is_still_a_resource() {
-    let r = Resource::Endpoint(mk_endpoints("svc/ns/none/80", vec![]));
+    let r = Resource::from(mk_endpoints("svc/ns/none/80", vec![]));
     let cla = ClusterLoadAssignment::decode(encode(&r).as_slice()).unwrap();
     assert_eq!(cla.cluster_name, "svc/ns/none/80");
     assert!(cla.endpoints.is_empty());
@@ -943,7 +943,7 @@ fn to_any_carries_the_type_url_and_encoded_bytes() {
         assert_eq!(any.type_url, r.key().ty.type_url());
         assert_eq!(any.value, encode(&r));
     }
-    let l = Resource::Listener(mk_listener("l", 80, vec![mk_chain("c", &[], None)]));
+    let l = Resource::from(mk_listener("l", 80, vec![mk_chain("c", &[], None)]));
     let decoded = Listener::decode(to_any(&l).value.as_slice()).unwrap();
     assert_eq!(decoded.name, "l");
 }
@@ -957,7 +957,7 @@ fn encoding_is_deterministic() {
         let again: Vec<Vec<u8>> = sample_resources().iter().map(encode).collect();
         assert_eq!(first, again);
     }
-    let h2 = Resource::Cluster(mk_cluster("c", DiscoveryIr::Eds, true));
+    let h2 = Resource::from(mk_cluster("c", DiscoveryIr::Eds, true));
     let bytes = encode(&h2);
     for _ in 0..50 {
         assert_eq!(encode(&h2.clone()), bytes);

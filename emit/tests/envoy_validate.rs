@@ -108,12 +108,12 @@ fn envoy_accepts_degenerate_inputs() {
     let (cert, key) = self_signed(&["a.example.com"]);
     let tls = || Some(mk_tls(&cert, &key));
     let resources = [
-        Resource::Listener(mk_listener(
+        Resource::from(mk_listener(
             "l/80",
             8080,
             vec![mk_chain("x", &[], None), mk_chain("y", &[], None)],
         )),
-        Resource::Listener(mk_listener(
+        Resource::from(mk_listener(
             "l/443",
             8443,
             vec![
@@ -123,7 +123,7 @@ fn envoy_accepts_degenerate_inputs() {
                 mk_chain("d", &[], tls()),
             ],
         )),
-        Resource::Cluster(mk_cluster("lonely", DiscoveryIr::Eds, true)),
+        Resource::from(mk_cluster("lonely", DiscoveryIr::Eds, true)),
     ];
     let snapshot = sluice_dataflow::output::Snapshot {
         resources: resources.into_iter().map(|r| (r.key(), r)).collect(),

@@ -38,7 +38,7 @@ fn descriptor_set_has_the_messages_we_emit() {
 #[test]
 fn listener_renders_with_nested_types() {
     let (cert, key) = ("CERT", "KEY");
-    let l = Resource::Listener(mk_listener(
+    let l = Resource::from(mk_listener(
         "ns/gw/443",
         443,
         vec![mk_chain(

@@ -160,7 +160,7 @@ fn route_status() -> StatusIr {
 
 fn upsert(key: StatusKey, status: StatusIr) -> OutputBatch {
     OutputBatch {
-        status_upserts: vec![(key, status)],
+        status_upserts: vec![(key, std::sync::Arc::new(status))],
         ..OutputBatch::default()
     }
 }

@@ -54,7 +54,7 @@ impl Counts {
         }
         self.statuses += snap.statuses.len();
         for status in snap.statuses.values() {
-            let conditions: Vec<_> = match status {
+            let conditions: Vec<_> = match &**status {
                 StatusIr::Route { parents } => parents.iter().flat_map(|p| &p.conditions).collect(),
                 StatusIr::Gateway { listeners, .. } => {
                     listeners.iter().flat_map(|l| &l.conditions).collect()

@@ -44,7 +44,10 @@ pub fn run(
             snapshot
         }
     };
-    let doc = sluice_emit::dump::xds_json(snapshot.resources.values(), snapshot.statuses.iter());
+    let doc = sluice_emit::dump::xds_json(
+        snapshot.resources.values(),
+        snapshot.statuses.iter().map(|(k, s)| (k, &**s)),
+    );
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&doc)?),
         Format::Yaml => print!("{}", serde_yaml_ng::to_string(&doc)?),

@@ -76,7 +76,10 @@ async fn metrics(State(s): State<Arc<AdminState>>) -> Response {
 async fn debug_xds(State(s): State<Arc<AdminState>>, Query(q): Query<XdsQuery>) -> Response {
     let snapshot = s.snapshot.read().unwrap_or_else(|e| e.into_inner());
     let doc = match q.node {
-        None => sluice_emit::dump::xds_json(snapshot.resources.values(), snapshot.statuses.iter()),
+        None => sluice_emit::dump::xds_json(
+            snapshot.resources.values(),
+            snapshot.statuses.iter().map(|(k, s)| (k, &**s)),
+        ),
         Some(node) => {
             let Some(gw) = GatewayId::parse(&node) else {
                 return (StatusCode::BAD_REQUEST, "node must be namespace/name\n").into_response();

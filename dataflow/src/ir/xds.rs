@@ -59,13 +59,32 @@ pub struct XdsKey {
 
 /// One xDS resource. Which proxies need it follows from the references between resources
 /// (listener → route configuration → cluster → endpoints), which `emit` reads off the IR.
+/// Shared, not copied: the dataflow's output arrangement, the epoch's batch and every snapshot
+/// of the output point at one allocation.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Resource {
+    Listener(Arc<ListenerIr>),
+    Route(Arc<RouteConfigIr>),
+    Cluster(Arc<ClusterIr>),
+    Endpoint(Arc<EndpointsIr>),
+}
+
+macro_rules! resource_from {
+    ($($variant:ident($ir:ty)),* $(,)?) => {$(
+        impl From<$ir> for Resource {
+            fn from(r: $ir) -> Resource {
+                Resource::$variant(Arc::new(r))
+            }
+        }
+    )*};
+}
+
+resource_from!(
     Listener(ListenerIr),
     Route(RouteConfigIr),
     Cluster(ClusterIr),
     Endpoint(EndpointsIr),
-}
+);
 
 impl Resource {
     pub fn key(&self) -> XdsKey {

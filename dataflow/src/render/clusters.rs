@@ -23,7 +23,7 @@ pub fn render_clusters<'s>(
     attachments: Col<'s, Attachment>,
     rendered: Col<'s, (ObjectKey, Arc<RenderedRoute>)>,
     slices: Col<'s, Arc<EndpointSliceRec>>,
-) -> (Col<'s, ClusterIr>, Col<'s, EndpointsIr>) {
+) -> (Col<'s, Arc<ClusterIr>>, Col<'s, Arc<EndpointsIr>>) {
     let attached = attachments
         .filter(|a| {
             a.outcome
@@ -36,7 +36,7 @@ pub fn render_clusters<'s>(
         .join_map(attached, |_, r, _| r.clone())
         .flat_map(|r| r.targets.clone())
         .distinct();
-    let clusters = targets.clone().map(|t| t.cluster).distinct();
+    let clusters = targets.clone().map(|t| Arc::new(t.cluster)).distinct();
     let endpoints = targets
         .flat_map(|t| {
             t.endpoints_of
@@ -70,10 +70,10 @@ pub fn render_clusters<'s>(
                     })
                     .collect();
                 out.push((
-                    EndpointsIr {
+                    Arc::new(EndpointsIr {
                         cluster_name: cluster.clone(),
                         localities,
-                    },
+                    }),
                     1,
                 ));
             }
@@ -124,7 +124,7 @@ mod tests {
     }
 
     fn cluster(port: u16) -> Resource {
-        Resource::Cluster(ClusterIr {
+        Resource::from(ClusterIr {
             name: format!("svc/apps/svc/{port}"),
             discovery: DiscoveryIr::Eds,
             http2: false,
@@ -133,7 +133,7 @@ mod tests {
     }
 
     fn cla(port: u16, localities: Vec<LocalityIr>) -> Resource {
-        Resource::Endpoint(EndpointsIr {
+        Resource::from(EndpointsIr {
             cluster_name: format!("svc/apps/svc/{port}"),
             localities,
         })
@@ -338,7 +338,7 @@ mod tests {
             assert_eq!(
                 h.step(),
                 vec![(
-                    Resource::Cluster(ClusterIr {
+                    Resource::from(ClusterIr {
                         name: "backend/apps/be".into(),
                         discovery: DiscoveryIr::Static {
                             hosts: vec![("example.com".into(), 443)],

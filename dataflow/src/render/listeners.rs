@@ -3,13 +3,14 @@
 //! chain per Gateway listener, selected by SNI.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::{Col, GatewayView};
 use crate::ir::*;
 use crate::model::*;
 
-pub fn render_listeners<'s>(views: Col<'s, (ObjectKey, GatewayView)>) -> Col<'s, ListenerIr> {
-    views.flat_map(|(gw, view)| gateway_listeners(gw, &view))
+pub fn render_listeners<'s>(views: Col<'s, (ObjectKey, GatewayView)>) -> Col<'s, Arc<ListenerIr>> {
+    views.flat_map(|(gw, view)| gateway_listeners(gw, &view).into_iter().map(Arc::new))
 }
 
 fn gateway_listeners(gw: ObjectKey, view: &GatewayView) -> Vec<ListenerIr> {
@@ -68,7 +69,7 @@ mod tests {
         run_stage(
             |i| {
                 let views = views(i.classes, i.gateways, i.secrets, &arrange_grants(i.grants));
-                render_listeners(views)
+                render_listeners(views).map(Arc::unwrap_or_clone)
             },
             test,
         );

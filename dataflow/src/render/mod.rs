@@ -73,7 +73,7 @@ pub struct Inputs<'s> {
 /// The outputs: xDS resources and statuses, each key present at most once.
 pub struct Outputs<'s> {
     pub resources: Col<'s, Resource>,
-    pub statuses: Col<'s, (StatusKey, StatusIr)>,
+    pub statuses: Col<'s, (StatusKey, Arc<StatusIr>)>,
 }
 
 /// Builds the whole translation in `scope`.

@@ -52,7 +52,7 @@ pub fn render_route_configs<'s>(
     views: Col<'s, (ObjectKey, GatewayView)>,
     attachments: Col<'s, Attachment>,
     rendered: Col<'s, (ObjectKey, Arc<RenderedRoute>)>,
-) -> Col<'s, RouteConfigIr> {
+) -> Col<'s, Arc<RouteConfigIr>> {
     let exists = views
         .flat_map(|(gw, v)| {
             let usable: Vec<&ListenerRec> = (0..v.rec.listeners.len())
@@ -136,10 +136,10 @@ pub fn render_route_configs<'s>(
                 .collect();
             misdirect(&name, neighbours, &mut virtual_hosts);
             out.push((
-                RouteConfigIr {
+                Arc::new(RouteConfigIr {
                     name,
                     virtual_hosts,
-                },
+                }),
                 1,
             ));
         })
@@ -230,7 +230,7 @@ mod tests {
         )
     }
 
-    fn build(i: crate::render::Inputs<'_>) -> Col<'_, RouteConfigIr> {
+    fn build(i: crate::render::Inputs<'_>) -> Col<'_, Arc<RouteConfigIr>> {
         let u = upstream(i);
         render_route_configs(u.views, u.attachments, u.rendered)
     }
@@ -359,10 +359,10 @@ mod tests {
             assert_eq!(
                 h.step(),
                 vec![(
-                    RouteConfigIr {
+                    Arc::new(RouteConfigIr {
                         name: "infra/gw/80".into(),
                         virtual_hosts: vec![vhost("a.example.com"), vhost("b.example.com")],
-                    },
+                    }),
                     1
                 )]
             );

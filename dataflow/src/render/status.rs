@@ -19,7 +19,7 @@ pub fn render_status<'s>(
     attachments: Col<'s, Attachment>,
     rendered: Col<'s, (ObjectKey, Arc<RenderedRoute>)>,
     config: &RenderConfig,
-) -> Col<'s, (StatusKey, StatusIr)> {
+) -> Col<'s, (StatusKey, Arc<StatusIr>)> {
     let controller = config.controller_name.clone();
     let class_status = classes
         .filter(move |c| c.controller.as_str() == controller)
@@ -30,7 +30,7 @@ pub fn render_status<'s>(
                     namespace: String::new(),
                     name: c.name.to_string(),
                 },
-                StatusIr::GatewayClass {
+                Arc::new(StatusIr::GatewayClass {
                     conditions: vec![Condition::new(
                         "Accepted",
                         true,
@@ -38,7 +38,7 @@ pub fn render_status<'s>(
                         "accepted",
                         c.generation,
                     )],
-                },
+                }),
             )
         });
     let gateway_status = gateway_status(views, attachments.clone());
@@ -61,7 +61,7 @@ enum GwPart {
 fn gateway_status<'s>(
     views: Col<'s, (ObjectKey, GatewayView)>,
     attachments: Col<'s, Attachment>,
-) -> Col<'s, (StatusKey, StatusIr)> {
+) -> Col<'s, (StatusKey, Arc<StatusIr>)> {
     let attached = attachments
         .flat_map(|a| {
             let (gw, route) = (a.parent.gateway, a.route.key);
@@ -127,7 +127,7 @@ fn gateway_status<'s>(
                 ],
                 listeners,
             };
-            out.push(((key, status), 1));
+            out.push(((key, Arc::new(status)), 1));
         })
         .map(|(_, s)| s)
 }
@@ -187,7 +187,7 @@ fn route_status<'s>(
     attachments: Col<'s, Attachment>,
     rendered: Col<'s, (ObjectKey, Arc<RenderedRoute>)>,
     controller: String,
-) -> Col<'s, (StatusKey, StatusIr)> {
+) -> Col<'s, (StatusKey, Arc<StatusIr>)> {
     routes
         .map(|r| (r.key, RoutePart::Route(r)))
         .concat(rendered.map(|(k, r)| (k, RoutePart::Resolved(r.resolved.clone()))))
@@ -258,7 +258,7 @@ fn route_status<'s>(
                 namespace: key.ns.to_string(),
                 name: key.name.to_string(),
             };
-            out.push(((key, StatusIr::Route { parents }), 1));
+            out.push(((key, Arc::new(StatusIr::Route { parents })), 1));
         })
         .map(|(_, s)| s)
 }
@@ -282,6 +282,7 @@ mod tests {
                     u.rendered,
                     &RenderConfig::default(),
                 )
+                .map(|(k, s)| (k, Arc::unwrap_or_clone(s)))
             },
             test,
         );

@@ -101,7 +101,7 @@ mod tests {
 
     fn listener(name: &str, port: u16) -> Encoded {
         Encoded::new(
-            &Resource::Listener(ListenerIr {
+            &Resource::from(ListenerIr {
                 name: name.into(),
                 address: "0.0.0.0".into(),
                 port,

@@ -93,7 +93,7 @@ pub struct StatusWriter {
     config: StatusWriterConfig,
     leader: Leadership,
     clock: Clock,
-    desired: BTreeMap<StatusKey, StatusIr>,
+    desired: BTreeMap<StatusKey, Arc<StatusIr>>,
     /// Objects whose status may differ from the desired one.
     dirty: BTreeSet<StatusKey>,
     known: BTreeMap<StatusKey, Known>,
@@ -212,7 +212,7 @@ impl StatusWriter {
             let now = self.now();
             let Some(desired) = desired_status(
                 key.kind,
-                self.desired.get(key),
+                self.desired.get(key).map(|s| &**s),
                 &current.status,
                 &self.config.controller_name,
                 &now,

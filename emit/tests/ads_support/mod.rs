@@ -41,7 +41,7 @@ pub const B: &str = "svc/ns/b/80";
 // ---- IR builders ----
 
 pub fn mk_listener(gw: &str, port: u16, route_configs: &[&str]) -> Resource {
-    Resource::Listener(ListenerIr {
+    Resource::from(ListenerIr {
         name: format!("{gw}/{port}"),
         address: "0.0.0.0".into(),
         port,
@@ -63,7 +63,7 @@ pub fn mk_sni_listener(gw: &str, port: u16, route_configs: &[&str]) -> Resource 
     let Resource::Listener(mut l) = mk_listener(gw, port, route_configs) else {
         unreachable!()
     };
-    for chain in &mut l.filter_chains {
+    for chain in &mut Arc::make_mut(&mut l).filter_chains {
         chain.server_names = vec![format!("{}.example.com", chain.name.replace('/', "-"))];
     }
     Resource::Listener(l)
@@ -99,7 +99,7 @@ pub fn mk_route_config(name: &str, clusters: &[&str]) -> Resource {
         })
         .map(Arc::new)
         .collect();
-    Resource::Route(RouteConfigIr {
+    Resource::from(RouteConfigIr {
         name: name.into(),
         virtual_hosts: vec![VirtualHostIr {
             name: format!("{name}/*"),
@@ -115,7 +115,7 @@ pub fn mk_cluster(name: &str) -> Resource {
 }
 
 pub fn mk_cluster_timeout(name: &str, connect_timeout_ms: u64) -> Resource {
-    Resource::Cluster(ClusterIr {
+    Resource::from(ClusterIr {
         name: name.into(),
         discovery: DiscoveryIr::Eds,
         http2: false,
@@ -133,7 +133,7 @@ pub fn mk_cla(name: &str, ips: &[&str]) -> Resource {
             endpoints: ips.iter().map(|ip| (ip.to_string(), 8080, true)).collect(),
         }]
     };
-    Resource::Endpoint(EndpointsIr {
+    Resource::from(EndpointsIr {
         cluster_name: name.into(),
         localities,
     })

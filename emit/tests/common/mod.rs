@@ -241,12 +241,12 @@ pub fn sample_routes() -> Vec<RouteIr> {
 pub fn sample_snapshot(cert_chain: &str, private_key: &str) -> Snapshot {
     let tls = || Some(mk_tls(cert_chain, private_key));
     let resources = vec![
-        Resource::Listener(mk_listener(
+        Resource::from(mk_listener(
             "default/gw/80",
             8080,
             vec![mk_chain("default/gw/80", &[], None)],
         )),
-        Resource::Listener(mk_listener(
+        Resource::from(mk_listener(
             "default/gw/443",
             8443,
             vec![
@@ -254,7 +254,7 @@ pub fn sample_snapshot(cert_chain: &str, private_key: &str) -> Snapshot {
                 mk_chain("default/gw/443/https-wild", &["*.example.com"], tls()),
             ],
         )),
-        Resource::Route(mk_route_config(
+        Resource::from(mk_route_config(
             "default/gw/80",
             vec![
                 mk_vhost("default/gw/80/*", "*", sample_routes()),
@@ -282,7 +282,7 @@ pub fn sample_snapshot(cert_chain: &str, private_key: &str) -> Snapshot {
                 ),
             ],
         )),
-        Resource::Route(mk_route_config(
+        Resource::from(mk_route_config(
             "default/gw/443/https-a",
             vec![mk_vhost(
                 "default/gw/443/https-a/a.example.com",
@@ -294,7 +294,7 @@ pub fn sample_snapshot(cert_chain: &str, private_key: &str) -> Snapshot {
                 )],
             )],
         )),
-        Resource::Route(mk_route_config(
+        Resource::from(mk_route_config(
             "default/gw/443/https-wild",
             vec![mk_vhost(
                 "default/gw/443/https-wild/*.example.com",
@@ -309,24 +309,24 @@ pub fn sample_snapshot(cert_chain: &str, private_key: &str) -> Snapshot {
                 )],
             )],
         )),
-        Resource::Cluster(mk_cluster("svc/default/a/80", DiscoveryIr::Eds, false)),
-        Resource::Cluster(mk_cluster("svc/default/b/8080", DiscoveryIr::Eds, true)),
-        Resource::Cluster(mk_cluster("svc/default/empty/80", DiscoveryIr::Eds, false)),
-        Resource::Cluster(mk_cluster(
+        Resource::from(mk_cluster("svc/default/a/80", DiscoveryIr::Eds, false)),
+        Resource::from(mk_cluster("svc/default/b/8080", DiscoveryIr::Eds, true)),
+        Resource::from(mk_cluster("svc/default/empty/80", DiscoveryIr::Eds, false)),
+        Resource::from(mk_cluster(
             "backend/default/ip",
             DiscoveryIr::Static {
                 hosts: vec![(s("10.0.0.1"), 80), (s("fd00::1"), 80)],
             },
             false,
         )),
-        Resource::Cluster(mk_cluster(
+        Resource::from(mk_cluster(
             "backend/default/dns",
             DiscoveryIr::Static {
                 hosts: vec![(s("example.com"), 443)],
             },
             true,
         )),
-        Resource::Endpoint(mk_endpoints(
+        Resource::from(mk_endpoints(
             "svc/default/a/80",
             vec![
                 mk_locality("", &[("10.1.0.1", 8080, true)]),
@@ -336,11 +336,11 @@ pub fn sample_snapshot(cert_chain: &str, private_key: &str) -> Snapshot {
                 ),
             ],
         )),
-        Resource::Endpoint(mk_endpoints(
+        Resource::from(mk_endpoints(
             "svc/default/b/8080",
             vec![mk_locality("zone-b", &[("10.2.0.1", 9090, true)])],
         )),
-        Resource::Endpoint(mk_endpoints("svc/default/empty/80", Vec::new())),
+        Resource::from(mk_endpoints("svc/default/empty/80", Vec::new())),
     ];
     Snapshot {
         resources: resources.into_iter().map(|r| (r.key(), r)).collect(),

@@ -56,7 +56,7 @@ pub fn render(
                 }
                 emit(
                     out,
-                    Resource::Route(RouteConfigIr {
+                    Resource::from(RouteConfigIr {
                         name: rc_name.clone(),
                         virtual_hosts: vhosts,
                     }),
@@ -75,7 +75,7 @@ pub fn render(
             chains.sort_by(|a, b| (&a.server_names, &a.name).cmp(&(&b.server_names, &b.name)));
             emit(
                 out,
-                Resource::Listener(ListenerIr {
+                Resource::from(ListenerIr {
                     name: listener_name(g.rec.key, port),
                     address: "0.0.0.0".into(),
                     port,
@@ -97,15 +97,10 @@ pub fn render(
             if let Some((svc, port_name)) = &t.endpoints_of {
                 emit(
                     out,
-                    Resource::Endpoint(backends::endpoints(
-                        world,
-                        &t.cluster.name,
-                        *svc,
-                        port_name,
-                    )),
+                    Resource::from(backends::endpoints(world, &t.cluster.name, *svc, port_name)),
                 );
             }
-            emit(out, Resource::Cluster(t.cluster.clone()));
+            emit(out, Resource::from(t.cluster.clone()));
         }
     }
 }

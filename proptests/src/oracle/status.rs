@@ -28,7 +28,7 @@ pub fn render(
                 namespace: String::new(),
                 name: c.name.to_string(),
             },
-            StatusIr::GatewayClass {
+            std::sync::Arc::new(StatusIr::GatewayClass {
                 conditions: vec![Condition::new(
                     "Accepted",
                     true,
@@ -36,7 +36,7 @@ pub fn render(
                     "accepted",
                     c.generation,
                 )],
-            },
+            }),
         );
     }
     for (gi, g) in gateways.iter().enumerate() {
@@ -77,7 +77,7 @@ pub fn render(
                 namespace: g.rec.key.ns.to_string(),
                 name: g.rec.key.name.to_string(),
             },
-            StatusIr::Gateway {
+            std::sync::Arc::new(StatusIr::Gateway {
                 conditions: vec![
                     Condition::new("Accepted", true, "Accepted", "accepted", g.rec.generation),
                     Condition::new(
@@ -89,7 +89,7 @@ pub fn render(
                     ),
                 ],
                 listeners,
-            },
+            }),
         );
     }
     for route in &world.routes {
@@ -156,7 +156,7 @@ pub fn render(
                 namespace: route.key.ns.to_string(),
                 name: route.key.name.to_string(),
             },
-            StatusIr::Route { parents: entries },
+            std::sync::Arc::new(StatusIr::Route { parents: entries }),
         );
     }
 }
