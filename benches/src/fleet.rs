@@ -369,14 +369,66 @@ pub fn write_yaml(fleet: &Fleet, dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Generates fleet `kind` and writes it as [`write_yaml`] does, one object at a time: neither
+/// the fleet nor its text is ever held whole (fleet XL is millions of objects). Returns the
+/// counts.
+pub fn write_yaml_streamed(kind: FleetKind, seed: u64, dir: &Path) -> io::Result<Counts> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    // Objects come grouped by file (cluster-scoped first, then namespace by namespace), so one
+    // file is open at a time; a file seen again would be appended to, never truncated.
+    let mut opened: BTreeSet<String> = BTreeSet::new();
+    let mut current: Option<(String, io::BufWriter<std::fs::File>)> = None;
+    let mut failed: Option<io::Error> = None;
+    let counts = stream(kind, seed, |o| {
+        if failed.is_some() {
+            return;
+        }
+        let mut write = || -> io::Result<()> {
+            let file = yaml_file_of(&o);
+            if current.as_ref().is_none_or(|(name, _)| *name != file) {
+                if let Some((_, mut w)) = current.take() {
+                    w.flush()?;
+                }
+                let fresh = opened.insert(file.clone());
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .write(true)
+                    .append(!fresh)
+                    .truncate(fresh)
+                    .open(dir.join(&file))?;
+                current = Some((file, io::BufWriter::new(f)));
+            }
+            let (_, w) = current.as_mut().expect("opened above");
+            w.write_all(b"---\n")?;
+            serde_yaml_ng::to_writer(&mut *w, &o).map_err(io::Error::other)
+        };
+        if let Err(e) = write() {
+            failed = Some(e);
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if let Some((_, mut w)) = current.take() {
+        w.flush()?;
+    }
+    Ok(counts)
+}
+
+/// The file an object is written to: its namespace's, or `cluster.yaml`.
+fn yaml_file_of(o: &Object) -> String {
+    match (o.kind().is_namespaced(), o.meta().namespace.as_deref()) {
+        (true, Some(ns)) => format!("{ns}.yaml"),
+        _ => "cluster.yaml".to_owned(),
+    }
+}
+
 /// The files [`write_yaml`] writes, by file name.
 pub fn yaml_files(fleet: &Fleet) -> io::Result<BTreeMap<String, String>> {
     let mut files: BTreeMap<String, String> = BTreeMap::new();
     for o in &fleet.objects {
-        let file = match (o.kind().is_namespaced(), o.meta().namespace.as_deref()) {
-            (true, Some(ns)) => format!("{ns}.yaml"),
-            _ => "cluster.yaml".to_owned(),
-        };
+        let file = yaml_file_of(o);
         let doc = serde_yaml_ng::to_string(o).map_err(io::Error::other)?;
         let text = files.entry(file).or_default();
         text.push_str("---\n");

@@ -245,6 +245,29 @@ fn written_files_read_back_as_the_fleet() {
 }
 
 #[test]
+fn streamed_files_equal_the_written_fleet() {
+    for kind in [FleetKind::S, FleetKind::Hot] {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        fleet::write_yaml(&generate(kind, 6), a.path()).unwrap();
+        let counts = fleet::write_yaml_streamed(kind, 6, b.path()).unwrap();
+        assert_eq!(counts, generate(kind, 6).counts);
+        let files = |d: &std::path::Path| -> Vec<(String, String)> {
+            let mut v: Vec<_> = std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| {
+                    let e = e.unwrap();
+                    let name = e.file_name().into_string().unwrap();
+                    (name, std::fs::read_to_string(e.path()).unwrap())
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(files(b.path()), files(a.path()), "{kind}");
+    }
+}
+
+#[test]
 fn change_sequences_are_deterministic_and_sized() {
     let f = generate(FleetKind::S, 1);
     for kind in ChangeKind::ALL {

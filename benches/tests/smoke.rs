@@ -87,3 +87,45 @@ fn fleet_s_smoke() {
     let svg = harness::svg_plot(&[report]);
     assert!(svg.starts_with("<svg") && svg.contains("dataflow"));
 }
+
+/// Fleet L at a smoke run's size (5 changes per kind, dataflow only: one naive translation of
+/// fleet L takes about a minute in a release build), so the large-fleet path (streamed
+/// generation, the sampled change sequences, every change kind) runs in CI.
+#[test]
+fn fleet_l_smoke() {
+    let mut cfg = BenchConfig::new(FleetKind::L);
+    cfg.changes = 5;
+    cfg.naive = false;
+    cfg.naive_changes = 0;
+    cfg.epochs_rss = 0;
+    cfg.compare_workers = None;
+    cfg.serve_clients = Vec::new();
+    let report = harness::run(&cfg);
+    println!("{}", harness::markdown(&report));
+    let shape = FleetKind::L.shape();
+    assert_eq!(report.objects, shape.objects());
+    assert_eq!(report.counts.http_routes, shape.http_routes);
+    assert_eq!(report.lowering_problems, 0);
+    assert!(
+        report.initial_resources > 100_000,
+        "{}",
+        report.initial_resources
+    );
+    assert!(
+        report.initial_statuses > 100_000,
+        "{}",
+        report.initial_statuses
+    );
+    assert_eq!(report.kinds.len(), 7);
+    for k in &report.kinds {
+        assert_eq!(k.changes, 5, "{}", k.kind);
+        assert!(k.p50_ms > 0.0, "{}", k.kind);
+    }
+    let edit = &report.kinds[0];
+    assert_eq!(edit.kind, "route edit");
+    assert!(
+        edit.resources_per_change_max >= 1,
+        "a route edit changed no resource"
+    );
+    assert!(report.naive_skipped);
+}
