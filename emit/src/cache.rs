@@ -206,8 +206,9 @@ impl GatewayView {
 #[derive(Debug, Default)]
 struct Graph {
     views: BTreeMap<GatewayId, GatewayView>,
-    /// Resource → the Gateways whose view counts it.
-    members: BTreeMap<XdsKey, BTreeSet<GatewayId>>,
+    /// Resource → the Gateways whose view counts it, sorted. Usually one or a few: a sorted
+    /// vector, not a set per resource (a million resources at fleet XL).
+    members: BTreeMap<XdsKey, Vec<GatewayId>>,
 }
 
 impl Graph {
@@ -220,10 +221,10 @@ impl Graph {
         if *count > 1 {
             return;
         }
-        self.members
-            .entry(key.clone())
-            .or_default()
-            .insert(gw.clone());
+        let members = self.members.entry(key.clone()).or_default();
+        if let Err(at) = members.binary_search(gw) {
+            members.insert(at, gw.clone());
+        }
         if let Some(res) = store[type_index(key.ty)].get(&key.name) {
             touched.insert((gw.clone(), key.ty));
             for r in &res.refs {
@@ -246,7 +247,9 @@ impl Graph {
         }
         counts.remove(&key.name);
         if let Some(m) = self.members.get_mut(key) {
-            m.remove(gw);
+            if let Ok(at) = m.binary_search(gw) {
+                m.remove(at);
+            }
             if m.is_empty() {
                 self.members.remove(key);
             }
@@ -345,12 +348,7 @@ impl XdsCache {
     ) {
         let old_refs: BTreeSet<&XdsKey> = old.into_iter().flatten().collect();
         let new_refs: BTreeSet<&XdsKey> = new.into_iter().flatten().collect();
-        let viewers: Vec<GatewayId> = self
-            .graph
-            .members
-            .get(key)
-            .map(|m| m.iter().cloned().collect())
-            .unwrap_or_default();
+        let viewers: Vec<GatewayId> = self.graph.members.get(key).cloned().unwrap_or_default();
         for gw in &viewers {
             touched.insert((gw.clone(), key.ty));
             for r in old_refs.difference(&new_refs) {

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sluice_crds::ObjectRef;
 use sluice_dataflow::input::{InputEvent, Record};
@@ -35,8 +36,9 @@ impl Problems {
 pub struct DirState {
     /// File → object → its record (`None`: a kind the dataflow does not consume).
     files: BTreeMap<PathBuf, BTreeMap<ObjectRef, Option<Record>>>,
-    /// Object → files defining it.
-    defined_in: BTreeMap<ObjectRef, BTreeSet<PathBuf>>,
+    /// Object → the files defining it, sorted (the last one's definition is in effect). Almost
+    /// always one: a small vector of shared paths, not a set per object (millions of objects).
+    defined_in: BTreeMap<ObjectRef, Vec<Arc<Path>>>,
 }
 
 impl DirState {
@@ -111,8 +113,8 @@ impl DirState {
     }
 
     fn effective(&self, r: &ObjectRef) -> Option<&Record> {
-        let file = self.defined_in.get(r)?.iter().next_back()?;
-        self.files.get(file)?.get(r)?.as_ref()
+        let file = self.defined_in.get(r)?.last()?;
+        self.files.get(&**file)?.get(r)?.as_ref()
     }
 
     fn replace(
@@ -134,18 +136,19 @@ impl DirState {
         let old = self.files.remove(file).unwrap_or_default();
         for r in old.keys() {
             if let Some(files) = self.defined_in.get_mut(r) {
-                files.remove(file);
+                files.retain(|f| **f != *file);
                 if files.is_empty() {
                     self.defined_in.remove(r);
                 }
             }
         }
         if let Some(objects) = objects {
+            let shared: Arc<Path> = Arc::from(file);
             for r in objects.keys() {
-                self.defined_in
-                    .entry(r.clone())
-                    .or_default()
-                    .insert(file.to_path_buf());
+                let files = self.defined_in.entry(r.clone()).or_default();
+                if let Err(at) = files.binary_search(&shared) {
+                    files.insert(at, shared.clone());
+                }
             }
             self.files.insert(file.to_path_buf(), objects);
         }
