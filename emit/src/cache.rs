@@ -494,7 +494,7 @@ mod tests {
                     path: PathMatchIr::Prefix("/".into()),
                     headers: Vec::new(),
                     query: Vec::new(),
-                    action: ActionIr::Forward(forward),
+                    action: ActionIr::forward(forward),
                     request_headers: HeaderOpsIr::default(),
                     response_headers: HeaderOpsIr::default(),
                     cors: None,

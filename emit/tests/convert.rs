@@ -217,7 +217,7 @@ fn one_route(r: RouteIr) -> Route {
 }
 
 fn forward_route(path: PathMatchIr, f: ForwardIr) -> RouteAction {
-    match one_route(mk_route("r", path, ActionIr::Forward(f))).action {
+    match one_route(mk_route("r", path, ActionIr::forward(f))).action {
         Some(route::Action::Route(a)) => a,
         other => panic!("expected a route action, got {other:?}"),
     }
@@ -227,7 +227,7 @@ fn redirect_route(
     path: PathMatchIr,
     rd: RedirectIr,
 ) -> envoy_types::pb::envoy::config::route::v3::RedirectAction {
-    match one_route(mk_route("r", path, ActionIr::Redirect(rd))).action {
+    match one_route(mk_route("r", path, ActionIr::redirect(rd))).action {
         Some(route::Action::Redirect(a)) => a,
         other => panic!("expected a redirect, got {other:?}"),
     }
@@ -261,7 +261,7 @@ fn route_config_shape() {
 fn path_matches() {
     use route_match::PathSpecifier as P;
     let path = |p| {
-        one_route(mk_route("r", p, ActionIr::Forward(single())))
+        one_route(mk_route("r", p, ActionIr::forward(single())))
             .r#match
             .unwrap()
             .path_specifier
@@ -293,7 +293,7 @@ fn header_and_query_matchers() {
     let mut r = mk_route(
         "r",
         PathMatchIr::Prefix(s("/")),
-        ActionIr::Forward(single()),
+        ActionIr::forward(single()),
     );
     r.headers = vec![
         mk_match(":method", Some("POST"), None),
@@ -330,7 +330,7 @@ fn route_header_ops() {
     let mut r = mk_route(
         "r",
         PathMatchIr::Prefix(s("/")),
-        ActionIr::Forward(single()),
+        ActionIr::forward(single()),
     );
     r.request_headers = mk_header_ops(&[("x-a", "1")], &[("x-b", "2")], &["x-c"]);
     r.response_headers = mk_header_ops(&[], &[("x-d", "3")], &["x-e", "x-f"]);
@@ -449,7 +449,7 @@ fn forward_without_backends_answers_500() {
     let r = one_route(mk_route(
         "r",
         PathMatchIr::Prefix(s("/")),
-        ActionIr::Forward(mk_forward(vec![])),
+        ActionIr::forward(mk_forward(vec![])),
     ));
     match r.action {
         Some(route::Action::DirectResponse(d)) => {
@@ -739,17 +739,17 @@ fn cors_policy_per_route() {
     let mut r = mk_route(
         "r",
         PathMatchIr::Prefix(s("/")),
-        ActionIr::Forward(single()),
+        ActionIr::forward(single()),
     );
     assert!(one_route(r.clone()).typed_per_filter_config.is_empty());
-    r.cors = Some(CorsIr {
+    r.cors = Some(Box::new(CorsIr {
         allow_origins: vec![s("https://www.foo.com"), s("https://*.bar.com"), s("*")],
         allow_credentials: true,
         allow_methods: vec![s("GET"), s("OPTIONS")],
         allow_headers: vec![s("*")],
         expose_headers: vec![s("x-a"), s("x-b")],
         max_age_s: 3600,
-    });
+    }));
     let route = one_route(r);
     assert_eq!(route.typed_per_filter_config.len(), 1);
     let policy: CorsPolicy = unpack(&route.typed_per_filter_config[names::CORS]);

@@ -156,7 +156,9 @@ pub struct RouteIr {
     pub request_headers: HeaderOpsIr,
     pub response_headers: HeaderOpsIr,
     /// The rule's CORS policy (Envoy's CORS filter answers preflights and decorates answers).
-    pub cors: Option<CorsIr>,
+    /// Boxed, as the forwarding and redirect actions are: most routes have none, and a
+    /// million routes are held at once.
+    pub cors: Option<Box<CorsIr>>,
 }
 
 /// A CORS policy.
@@ -204,9 +206,19 @@ impl HeaderOpsIr {
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ActionIr {
-    Forward(ForwardIr),
-    Redirect(RedirectIr),
+    Forward(Box<ForwardIr>),
+    Redirect(Box<RedirectIr>),
     Direct { status: u16, body: Option<String> },
+}
+
+impl ActionIr {
+    pub fn forward(f: ForwardIr) -> ActionIr {
+        ActionIr::Forward(Box::new(f))
+    }
+
+    pub fn redirect(r: RedirectIr) -> ActionIr {
+        ActionIr::Redirect(Box::new(r))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

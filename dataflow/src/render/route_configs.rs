@@ -333,7 +333,7 @@ mod tests {
                 path: PathMatchIr::Prefix("/".into()),
                 headers: vec![],
                 query: vec![],
-                action: ActionIr::Forward(ForwardIr {
+                action: ActionIr::forward(ForwardIr {
                     clusters: vec![WeightedClusterIr {
                         cluster: "svc/apps/svc/80".into(),
                         weight: 1,

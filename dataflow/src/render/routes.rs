@@ -173,7 +173,7 @@ impl Context<'_> {
         for (ri, rule) in r.rules.iter().enumerate() {
             let action = self.rule_action(rule, &mut out);
             let (req, resp) = header_ops(&rule.filters);
-            let cors = cors_of(rule);
+            let cors = cors_of(rule).map(Box::new);
             for (mi, m) in rule.matches.iter().enumerate() {
                 let (path_rank, path, len) = match &m.path {
                     PathMatch::Exact(p) => (0, PathMatchIr::Exact(p.clone()), p.len()),
@@ -237,7 +237,7 @@ impl Context<'_> {
             match f {
                 FilterRec::Redirect(rd) => {
                     decided.get_or_insert_with(|| {
-                        ActionIr::Redirect(RedirectIr {
+                        ActionIr::redirect(RedirectIr {
                             scheme: rd.scheme.clone(),
                             host: rd.hostname.clone(),
                             port: rd.port,
@@ -348,7 +348,7 @@ impl Context<'_> {
             }
         }
         out.targets.extend(targets);
-        ActionIr::Forward(fwd)
+        ActionIr::forward(fwd)
     }
 }
 
@@ -446,7 +446,7 @@ mod tests {
     }
 
     fn forward(clusters: &[&str]) -> ActionIr {
-        ActionIr::Forward(ForwardIr {
+        ActionIr::forward(ForwardIr {
             clusters: clusters
                 .iter()
                 .map(|c| WeightedClusterIr {
@@ -543,7 +543,7 @@ mod tests {
             h.upsert(&r);
             h.upsert(mk_service("apps", "svc", &[(Some("http"), 80)]));
 
-            let action = ActionIr::Forward(ForwardIr {
+            let action = ActionIr::forward(ForwardIr {
                 clusters: vec![WeightedClusterIr {
                     cluster: SVC.into(),
                     weight: 1,
@@ -793,7 +793,7 @@ mod tests {
                 with_filter(to_svc(), redirect),
                 with_filter(to_svc(), mirror),
             ]));
-            let redirected = ActionIr::Redirect(RedirectIr {
+            let redirected = ActionIr::redirect(RedirectIr {
                 scheme: Some("https".into()),
                 host: None,
                 port: None,

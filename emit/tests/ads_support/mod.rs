@@ -79,7 +79,7 @@ pub fn mk_route_config(name: &str, clusters: &[&str]) -> Resource {
             path: PathMatchIr::Prefix(format!("/{i}")),
             headers: Vec::new(),
             query: Vec::new(),
-            action: ActionIr::Forward(ForwardIr {
+            action: ActionIr::forward(ForwardIr {
                 clusters: vec![WeightedClusterIr {
                     cluster: c.to_string(),
                     weight: 1,

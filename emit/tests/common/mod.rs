@@ -161,7 +161,7 @@ pub fn sample_routes() -> Vec<RouteIr> {
     let mut matched = mk_route(
         "default/r/rule/3/match/0",
         PathMatchIr::Regex(s("^/items/[0-9]+$")),
-        ActionIr::Redirect(RedirectIr {
+        ActionIr::redirect(RedirectIr {
             scheme: Some(s("https")),
             host: Some(s("secure.example.com")),
             port: Some(8443),
@@ -181,7 +181,7 @@ pub fn sample_routes() -> Vec<RouteIr> {
     let mut catch_all = mk_route(
         "default/r/rule/7/match/0",
         PathMatchIr::Prefix(s("/")),
-        ActionIr::Forward(mk_forward(vec![mk_backend("svc/default/empty/80", 1)])),
+        ActionIr::forward(mk_forward(vec![mk_backend("svc/default/empty/80", 1)])),
     );
     catch_all.request_headers = mk_header_ops(&[("x-set", "1")], &[("x-add", "2")], &["x-rm"]);
     catch_all.response_headers = mk_header_ops(&[("x-resp", "1")], &[], &["server"]);
@@ -190,23 +190,23 @@ pub fn sample_routes() -> Vec<RouteIr> {
         mk_route(
             "default/r/rule/0/match/0",
             PathMatchIr::Exact(s("/exact")),
-            ActionIr::Forward(exact),
+            ActionIr::forward(exact),
         ),
         mk_route(
             "default/r/rule/1/match/0",
             PathMatchIr::Prefix(s("/foo")),
-            ActionIr::Forward(weighted),
+            ActionIr::forward(weighted),
         ),
         mk_route(
             "default/r/rule/2/match/0",
             PathMatchIr::Prefix(s("/bar/")),
-            ActionIr::Forward(prefix_rewrite),
+            ActionIr::forward(prefix_rewrite),
         ),
         matched,
         mk_route(
             "default/r/rule/4/match/0",
             PathMatchIr::Prefix(s("/old")),
-            ActionIr::Redirect(RedirectIr {
+            ActionIr::redirect(RedirectIr {
                 path: Some(PathRewriteIr::Prefix(s("/new"))),
                 ..mk_redirect(302)
             }),
@@ -222,12 +222,12 @@ pub fn sample_routes() -> Vec<RouteIr> {
         mk_route(
             "default/r/rule/6/match/0",
             PathMatchIr::Prefix(s("/broken")),
-            ActionIr::Forward(mk_forward(Vec::new())),
+            ActionIr::forward(mk_forward(Vec::new())),
         ),
         mk_route(
             "default/r/rule/8/match/0",
             PathMatchIr::Prefix(s("/gone")),
-            ActionIr::Redirect(RedirectIr {
+            ActionIr::redirect(RedirectIr {
                 path: Some(PathRewriteIr::Prefix(s("/"))),
                 ..mk_redirect(307)
             }),
@@ -273,7 +273,7 @@ pub fn sample_snapshot(cert_chain: &str, private_key: &str) -> Snapshot {
                         mk_route(
                             "default/foo/rule/1/match/0",
                             PathMatchIr::Prefix(s("/")),
-                            ActionIr::Forward(ForwardIr {
+                            ActionIr::forward(ForwardIr {
                                 path_rewrite: Some(PathRewriteIr::Prefix(s("/app"))),
                                 ..mk_forward(vec![mk_backend("svc/default/a/80", 1)])
                             }),
@@ -290,7 +290,7 @@ pub fn sample_snapshot(cert_chain: &str, private_key: &str) -> Snapshot {
                 vec![mk_route(
                     "default/a/rule/0/match/0",
                     PathMatchIr::Prefix(s("/")),
-                    ActionIr::Forward(mk_forward(vec![mk_backend("svc/default/b/8080", 1)])),
+                    ActionIr::forward(mk_forward(vec![mk_backend("svc/default/b/8080", 1)])),
                 )],
             )],
         )),
@@ -302,7 +302,7 @@ pub fn sample_snapshot(cert_chain: &str, private_key: &str) -> Snapshot {
                 vec![mk_route(
                     "default/w/rule/0/match/0",
                     PathMatchIr::Prefix(s("/")),
-                    ActionIr::Redirect(RedirectIr {
+                    ActionIr::redirect(RedirectIr {
                         path: Some(PathRewriteIr::Full(s("/moved"))),
                         ..mk_redirect(308)
                     }),

@@ -75,7 +75,7 @@ pub fn render_route<'a>(world: &World<'_>, route: &'a HttpRouteRec) -> RenderedR
                     action: action.clone(),
                     request_headers: request_headers.clone(),
                     response_headers: response_headers.clone(),
-                    cors: cors.clone(),
+                    cors: cors.clone().map(Box::new),
                 },
             });
         }
@@ -119,7 +119,7 @@ fn rule_action(
     for f in &rule.filters {
         match f {
             FilterRec::Redirect(r) if decided.is_none() => {
-                decided = Some(ActionIr::Redirect(RedirectIr {
+                decided = Some(ActionIr::redirect(RedirectIr {
                     scheme: r.scheme.clone(),
                     host: r.hostname.clone(),
                     port: r.port,
@@ -222,7 +222,7 @@ fn rule_action(
         }
     }
     out.targets.extend(targets);
-    ActionIr::Forward(forward)
+    ActionIr::forward(forward)
 }
 
 fn path_rewrite(p: &PathModifier) -> PathRewriteIr {
