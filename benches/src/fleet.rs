@@ -359,20 +359,11 @@ pub fn namespace_name(i: usize) -> String {
     build::ns_name(i)
 }
 
-/// Writes the fleet as multi-document YAML: `cluster.yaml` (GatewayClass, Namespaces) and one
-/// `<namespace>.yaml` per namespace, each in generation order. Creates `dir` if needed.
-pub fn write_yaml(fleet: &Fleet, dir: &Path) -> io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    for (file, text) in yaml_files(fleet)? {
-        std::fs::write(dir.join(file), text)?;
-    }
-    Ok(())
-}
-
-/// Generates fleet `kind` and writes it as [`write_yaml`] does, one object at a time: neither
-/// the fleet nor its text is ever held whole (fleet XL is millions of objects). Returns the
-/// counts.
-pub fn write_yaml_streamed(kind: FleetKind, seed: u64, dir: &Path) -> io::Result<Counts> {
+/// Generates fleet `kind` and writes it as multi-document YAML: `cluster.yaml` (GatewayClass,
+/// Namespaces) and one `<namespace>.yaml` per namespace, each in generation order; creates
+/// `dir` if needed. One object at a time: neither the fleet nor its text is ever held whole
+/// (fleet XL is millions of objects). Returns the counts.
+pub fn write_yaml(kind: FleetKind, seed: u64, dir: &Path) -> io::Result<Counts> {
     use std::io::Write;
     std::fs::create_dir_all(dir)?;
     // Objects come grouped by file (cluster-scoped first, then namespace by namespace), so one
@@ -424,7 +415,7 @@ fn yaml_file_of(o: &Object) -> String {
     }
 }
 
-/// The files [`write_yaml`] writes, by file name.
+/// The files [`write_yaml`] writes for `fleet`, by file name, made in memory.
 pub fn yaml_files(fleet: &Fleet) -> io::Result<BTreeMap<String, String>> {
     let mut files: BTreeMap<String, String> = BTreeMap::new();
     for o in &fleet.objects {

@@ -64,17 +64,7 @@ pub enum Record {
     DirectResponse(Arc<DirectResponseRec>),
 }
 
-macro_rules! record_from {
-    ($($variant:ident($rec:ty)),* $(,)?) => {$(
-        impl From<$rec> for Record {
-            fn from(r: $rec) -> Record {
-                Record::$variant(Arc::new(r))
-            }
-        }
-    )*};
-}
-
-record_from!(
+from_arc_variants!(Record {
     GatewayClass(GatewayClassRec),
     Gateway(GatewayRec),
     HttpRoute(HttpRouteRec),
@@ -85,7 +75,7 @@ record_from!(
     Namespace(NamespaceRec),
     Backend(BackendRec),
     DirectResponse(DirectResponseRec),
-);
+});
 
 impl Record {
     pub fn key(&self) -> RecordKey {

@@ -17,6 +17,17 @@
 //! Does not own: I/O of any kind, Envoy protos (`sluice-emit`), Kubernetes clients
 //! (`sluice-ingest`), or the from-scratch reference translator (`sluice-proptests`).
 
+/// `From<Inner>` for every `Enum::Variant(Arc<Inner>)` listed: wraps the value in its `Arc`.
+macro_rules! from_arc_variants {
+    ($enum:ident { $($variant:ident($inner:ty)),* $(,)? }) => {$(
+        impl From<$inner> for $enum {
+            fn from(v: $inner) -> $enum {
+                $enum::$variant(std::sync::Arc::new(v))
+            }
+        }
+    )*};
+}
+
 pub mod input;
 pub mod ir;
 pub mod lower;

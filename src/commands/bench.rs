@@ -8,8 +8,8 @@ use sluice_benches::fleet::{self, FleetKind};
 use sluice_benches::harness::{self, BenchConfig};
 
 pub fn generate(kind: FleetKind, seed: u64, out: &Path) -> anyhow::Result<ExitCode> {
-    let counts = fleet::write_yaml_streamed(kind, seed, out)
-        .with_context(|| format!("writing {}", out.display()))?;
+    let counts =
+        fleet::write_yaml(kind, seed, out).with_context(|| format!("writing {}", out.display()))?;
     eprintln!(
         "wrote {} objects of fleet {kind} (seed {seed}) to {}",
         counts.objects,

@@ -69,22 +69,12 @@ pub enum Resource {
     Endpoint(Arc<EndpointsIr>),
 }
 
-macro_rules! resource_from {
-    ($($variant:ident($ir:ty)),* $(,)?) => {$(
-        impl From<$ir> for Resource {
-            fn from(r: $ir) -> Resource {
-                Resource::$variant(Arc::new(r))
-            }
-        }
-    )*};
-}
-
-resource_from!(
+from_arc_variants!(Resource {
     Listener(ListenerIr),
     Route(RouteConfigIr),
     Cluster(ClusterIr),
     Endpoint(EndpointsIr),
-);
+});
 
 impl Resource {
     pub fn key(&self) -> XdsKey {

@@ -173,31 +173,31 @@ pub(crate) trait IntoRecord {
 }
 
 macro_rules! into_record {
-    ($($rec:ident => $variant:ident),* $(,)?) => {$(
+    ($($rec:ident),* $(,)?) => {$(
         impl IntoRecord for $rec {
             fn into_record(self) -> Record {
-                Record::$variant(std::sync::Arc::new(self))
+                Record::from(self)
             }
         }
         impl IntoRecord for &$rec {
             fn into_record(self) -> Record {
-                Record::$variant(std::sync::Arc::new(self.clone()))
+                Record::from(self.clone())
             }
         }
     )*};
 }
 
 into_record!(
-    GatewayClassRec => GatewayClass,
-    GatewayRec => Gateway,
-    HttpRouteRec => HttpRoute,
-    ServiceRec => Service,
-    EndpointSliceRec => EndpointSlice,
-    ReferenceGrantRec => ReferenceGrant,
-    SecretRec => Secret,
-    NamespaceRec => Namespace,
-    BackendRec => Backend,
-    DirectResponseRec => DirectResponse,
+    GatewayClassRec,
+    GatewayRec,
+    HttpRouteRec,
+    ServiceRec,
+    EndpointSliceRec,
+    ReferenceGrantRec,
+    SecretRec,
+    NamespaceRec,
+    BackendRec,
+    DirectResponseRec,
 );
 
 // ---------------------------------------------------------------------------------------------
