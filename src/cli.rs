@@ -67,6 +67,10 @@ pub enum Command {
         /// The directory of YAML/JSON manifests to load and watch (instead of a cluster).
         #[arg(long, conflicts_with = "kubeconfig")]
         from: Option<PathBuf>,
+        /// With `--from`: scan the whole directory this often (seconds; 0: never), besides
+        /// reacting to file events, in case events were lost.
+        #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+        rescan: u64,
         /// Watch the cluster of this kubeconfig. Without `--from` or `--kubeconfig`, the
         /// in-cluster configuration (or the default kubeconfig) is used, status is written
         /// back by the replica holding the `sluice-leader` Lease.

@@ -306,7 +306,9 @@ impl World {
                 let mut ok = true;
                 for (path, expect) in expects {
                     let r = p.get(path).await;
-                    if matches!(&r, Ok(resp) if resp.status == 503) {
+                    if matches!(&r, Ok(resp) if resp.status == 503)
+                        && !matches!(expect, Expect::Status(503))
+                    {
                         // No healthy upstream / unknown cluster: a route went out before its
                         // cluster and endpoints (or a cluster was removed before the routes
                         // stopped using it). Never part of the old or the new state here.
@@ -853,4 +855,198 @@ spec:
     .await;
     w.assert_nothing_rejected("at the end").await;
     drop(echo_a);
+}
+
+// ---- no request fails while configuration changes (make-before-break on every path) ----
+
+/// Sends `path` to `port` back to back (a 1 ms pause) until stopped; returns every distinct
+/// answer with its count.
+struct Poller {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<BTreeMap<String, u64>>,
+}
+
+impl Poller {
+    fn start(port: u16, path: &'static str) -> Poller {
+        let stop = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                let mut seen = BTreeMap::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let r = common::http_get(port, HOST, path, REQUEST_TIMEOUT).await;
+                    *seen.entry(outcome(&r)).or_insert(0) += 1;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                seen
+            }
+        });
+        Poller { stop, task }
+    }
+
+    /// Stops polling; fails unless every answer was one of `allowed` (prefixes of
+    /// [`outcome`]'s summaries).
+    async fn finish(self, what: &str, proxy: &str, allowed: &[&str]) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        let seen = self.task.await.expect("poller");
+        let bad: Vec<_> = seen
+            .iter()
+            .filter(|(o, _)| !allowed.iter().any(|a| o.starts_with(a)))
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "{what}: {proxy} answered {bad:?} (allowed: {allowed:?}; all answers: {seen:?})"
+        );
+        seen.values().sum()
+    }
+}
+
+fn gateway_file(name: &str, port: u16) -> String {
+    gateways(&[(name, port)])
+}
+
+/// Issue 21: a new Gateway's first route (its stream's first cluster), a route to a Service
+/// that has no endpoints yet, a backend flip and the deletion of a route, each while both
+/// proxies (SotW and Delta) are polled every millisecond: every answer must be the old state's
+/// or the new state's, never a 503 from a cluster still warming (`NC`), a reset or a timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_request_fails_while_configuration_changes() {
+    const RUNS: usize = 20;
+    let echo_a = echo_backend("echo-a").await;
+    let echo_b = echo_backend("echo-b").await;
+    let mut w = World::start(&[
+        ("00-class.yaml", gateway_class()),
+        ("20-svc-a.yaml", service("svc-a")),
+        ("21-svc-b.yaml", service("svc-b")),
+        (
+            "30-eps-a.yaml",
+            endpoint_slice("svc-a", echo_a.http_addr.port()),
+        ),
+        (
+            "31-eps-b.yaml",
+            endpoint_slice("svc-b", echo_b.http_addr.port()),
+        ),
+    ])
+    .await;
+    let mut polled = 0;
+    for run in 0..RUNS {
+        // Two new Gateways without routes, a fresh proxy (and stream) for each.
+        let [port_sotw, port_delta] = common::free_ports(2)[..] else {
+            unreachable!()
+        };
+        let (gw_s, gw_d) = (format!("gw-{run}-sotw"), format!("gw-{run}-delta"));
+        w.write("10-gw-sotw.yaml", &gateway_file(&gw_s, port_sotw));
+        w.write("11-gw-delta.yaml", &gateway_file(&gw_d, port_delta));
+        let started = Instant::now();
+        w.add_proxy("envoy-sotw", &gw_s, port_sotw, false);
+        w.add_proxy("envoy-delta", &gw_d, port_delta, true);
+        w.converge(
+            &format!("run {run}: new Gateways, no route"),
+            started,
+            STARTUP,
+            &[("/first", Expect::Status(404))],
+        )
+        .await;
+        let pollers: Vec<Poller> = w
+            .proxies
+            .iter()
+            .map(|p| Poller::start(p.port, "/first"))
+            .collect();
+        let parents = [gw_s.as_str(), gw_d.as_str()];
+        let t = w.write("40-first.yaml", &route("first", &parents, "/first", "svc-a"));
+        w.converge(
+            &format!("run {run}: first route"),
+            t,
+            CONVERGE,
+            &[("/first", Expect::Backend("echo-a"))],
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        for (poller, p) in pollers.into_iter().zip(&w.proxies) {
+            polled += poller
+                .finish("first route", p.name, &["404 ", "200 from echo-a"])
+                .await;
+        }
+        if run + 1 < RUNS {
+            w.remove("40-first.yaml");
+            for mut p in std::mem::take(&mut w.proxies) {
+                p.proc.kill();
+            }
+        }
+    }
+    w.assert_nothing_rejected("after the first routes").await;
+
+    // The proxies of the last run stay. A route to a Service without endpoints answers 503
+    // "no healthy upstream" (an empty CLA: the cluster warmed), never NC; the endpoints
+    // arriving make it 200.
+    let parents: Vec<String> = w
+        .proxies
+        .iter()
+        .map(|p| format!("gw-{}-{}", RUNS - 1, &p.name[6..]))
+        .collect();
+    let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+    let scenarios: Vec<(&str, Vec<(&str, String)>, Vec<(&str, Expect)>, Vec<&str>)> = vec![
+        (
+            "a route to a Service without endpoints",
+            vec![
+                ("22-svc-c.yaml", service("svc-c")),
+                ("40-first.yaml", route("first", &parents, "/first", "svc-c")),
+            ],
+            vec![("/first", Expect::Status(503))],
+            vec!["200 from echo-a", "503 \"no healthy upstream\""],
+        ),
+        (
+            "its endpoints arrive",
+            vec![(
+                "32-eps-c.yaml",
+                endpoint_slice("svc-c", echo_b.http_addr.port()),
+            )],
+            vec![("/first", Expect::Backend("echo-b"))],
+            vec!["503 \"no healthy upstream\"", "200 from echo-b"],
+        ),
+        (
+            "backend flip to svc-a",
+            vec![("40-first.yaml", route("first", &parents, "/first", "svc-a"))],
+            vec![("/first", Expect::Backend("echo-a"))],
+            vec!["200 from echo-b", "200 from echo-a"],
+        ),
+    ];
+    for (what, files, expects, allowed) in scenarios {
+        let pollers: Vec<Poller> = w
+            .proxies
+            .iter()
+            .map(|p| Poller::start(p.port, "/first"))
+            .collect();
+        let mut t = Instant::now();
+        for (name, text) in &files {
+            t = w.write(name, text);
+        }
+        w.converge(what, t, CONVERGE, &expects).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        for (poller, p) in pollers.into_iter().zip(&w.proxies) {
+            polled += poller.finish(what, p.name, &allowed).await;
+        }
+    }
+    // Deleting the routes: 200 until 404, and the clusters go after the routes.
+    let pollers: Vec<Poller> = w
+        .proxies
+        .iter()
+        .map(|p| Poller::start(p.port, "/first"))
+        .collect();
+    let t = w.remove("40-first.yaml");
+    w.converge(
+        "routes deleted",
+        t,
+        CONVERGE,
+        &[("/first", Expect::Status(404))],
+    )
+    .await;
+    for (poller, p) in pollers.into_iter().zip(&w.proxies) {
+        polled += poller
+            .finish("routes deleted", p.name, &["200 from echo-a", "404 "])
+            .await;
+    }
+    w.assert_nothing_rejected("at the end").await;
+    println!("e2e: {RUNS} first routes and 4 changes in SotW and Delta: {polled} requests, none failed");
+    drop((echo_a, echo_b));
 }

@@ -61,6 +61,8 @@ pub struct Request {
     pub protocol: Protocol,
     /// TLS server name (default: the host, without a port).
     pub sni: Option<String>,
+    /// Sent over TLS to the Gateway's HTTPS listener (`request.scheme: https`).
+    pub tls: bool,
     /// Headers the echo backend is asked to set on its response (`X-Echo-Set-Header`).
     pub echo_set_headers: Vec<(String, String)>,
 }
@@ -334,6 +336,9 @@ fn parse_request_case(i: usize, r: &Value) -> Case {
         headers: pairs(&req["headers"]),
         protocol,
         sni: req["sni"].as_str().map(str::to_string),
+        tls: req["scheme"]
+            .as_str()
+            .is_some_and(|s| s.eq_ignore_ascii_case("https")),
         echo_set_headers: pairs(&req["backend_set_response_headers(X-Echo-Set-Header)"]),
     };
     let status: Vec<u16> = exp["status"]
@@ -415,7 +420,11 @@ fn parse_request_case(i: usize, r: &Value) -> Case {
             request: Box::new(request),
             expect: Box::new(expect),
         },
-        gateway: None,
+        // `request.gateway` sends this request to another Gateway than the test's `gwNN`.
+        gateway: req["gateway"]
+            .as_str()
+            .and_then(|g| g.split_once('/'))
+            .map(|(ns, name)| NsName::new(ns, name)),
         delete_before: Vec::new(),
         unresolved,
     }

@@ -1096,7 +1096,7 @@ struct Ctx {
 
 impl Ctx {
     /// The port and whether it is TLS: the port the Host names if the Gateway listens there;
-    /// else an HTTPS listener for an SNI / HTTP/2-over-TLS request, or a Gateway with no HTTP
+    /// else an HTTPS listener for an `https`, SNI or HTTP/2-over-TLS request, or a Gateway with no HTTP
     /// listener; else the first HTTP listener.
     fn target(&self, request: &Request) -> (u16, bool) {
         let is_tls = |l: &ListenerInfo| l.protocol.eq_ignore_ascii_case("HTTPS");
@@ -1111,7 +1111,7 @@ impl Ctx {
             .listeners
             .iter()
             .find(|l| l.protocol.eq_ignore_ascii_case("HTTP"));
-        let wants_tls = request.sni.is_some() || request.protocol == Protocol::H2;
+        let wants_tls = request.tls || request.sni.is_some() || request.protocol == Protocol::H2;
         match (http, https) {
             (_, Some(l)) if wants_tls => (l.port, true),
             (Some(l), _) => (l.port, false),

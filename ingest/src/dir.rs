@@ -42,33 +42,6 @@ pub struct DirState {
 }
 
 impl DirState {
-    /// The files of `dir` sluice reads (`*.yaml`, `*.yml`, `*.json`, recursively, sorted).
-    pub fn manifest_files(dir: &Path) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                let p = e.path();
-                if p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with('.'))
-                {
-                    continue;
-                }
-                if p.is_dir() {
-                    stack.push(p);
-                } else if is_manifest(&p) {
-                    out.push(p);
-                }
-            }
-        }
-        out.sort();
-        out
-    }
-
     /// Re-reads `file` (or forgets it if it is gone) and returns the events that bring the
     /// dataflow up to date.
     pub fn reload(&mut self, file: &Path, problems: &mut Problems) -> Vec<InputEvent> {
@@ -109,7 +82,21 @@ impl DirState {
         }
         problems.load.extend(loaded.errors);
         problems.warnings.extend(loaded.warnings);
-        self.replace(file, Some(objects))
+        let names: Vec<ObjectRef> = objects.keys().cloned().collect();
+        let events = self.replace(file, Some(objects));
+        // Two files defining one object (often briefly, while a file is moved): the last in
+        // path order wins, deterministically, and the user is told.
+        for r in names {
+            if let Some(files) = self.defined_in.get(&r).filter(|f| f.len() > 1) {
+                let list: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+                problems.warnings.push(format!(
+                    "{r} is defined in {}; the definition in {} is in effect (last in path order)",
+                    list.join(", "),
+                    list[list.len() - 1]
+                ));
+            }
+        }
+        events
     }
 
     fn effective(&self, r: &ObjectRef) -> Option<&Record> {
@@ -185,13 +172,6 @@ impl DirState {
     pub fn is_empty(&self) -> bool {
         self.defined_in.is_empty()
     }
-}
-
-fn is_manifest(p: &Path) -> bool {
-    matches!(
-        p.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml" | "json")
-    )
 }
 
 #[cfg(test)]

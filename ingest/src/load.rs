@@ -81,7 +81,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Loaded {
                 Ok(text) => loader.load_text(file, &text),
                 Err(_) => loader.file_error(file, "not UTF-8 text".to_owned()),
             },
-            Err(err) => loader.file_error(file, format!("cannot read: {err}")),
+            Err(err) => loader.errors.push(unreadable(file, &err)),
         }
     }
     loader.finish()
@@ -93,6 +93,40 @@ pub fn load_str(file: &Path, text: &str) -> Loaded {
     let mut loader = Loader::default();
     loader.load_text(file, text);
     loader.finish()
+}
+
+/// The manifest files under a directory, and what could not be listed.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// `*.yaml`, `*.yml`, `*.json` files, recursively through symlinks, sorted; hidden files
+    /// and directories (editor swap files, a ConfigMap volume's `..data`) are skipped.
+    pub files: Vec<PathBuf>,
+    /// Directories that could not be read: what is under them is unknown, not gone.
+    pub unreadable: Vec<PathBuf>,
+    pub errors: Vec<LoadError>,
+}
+
+/// Lists the manifest files of `dir` (see [`Listing`]).
+pub fn list_manifest_files(dir: &Path) -> Listing {
+    let mut files = BTreeSet::new();
+    let mut errors = Vec::new();
+    collect_files(dir, &mut files, &mut BTreeSet::new(), &mut errors);
+    Listing {
+        files: files.into_iter().collect(),
+        unreadable: errors.iter().map(|e| e.file.clone()).collect(),
+        errors,
+    }
+}
+
+/// The error for a file that cannot be read.
+pub fn unreadable(file: &Path, err: &std::io::Error) -> LoadError {
+    LoadError {
+        file: file.to_owned(),
+        document: 0,
+        object: None,
+        field: None,
+        message: format!("cannot read: {err}"),
+    }
 }
 
 fn collect_files(

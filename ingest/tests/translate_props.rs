@@ -363,7 +363,7 @@ fn relist_reconciliation_emits_the_exact_difference() {
 #[test]
 fn directory_source_and_watch_translation_agree() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata");
-    let files = DirState::manifest_files(&dir);
+    let files = sluice_ingest::load::list_manifest_files(&dir).files;
     assert!(!files.is_empty());
 
     let mut dir_state = DirState::default();

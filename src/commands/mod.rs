@@ -57,13 +57,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Serve {
             from,
+            rescan,
             kubeconfig,
             xds_addr,
             admin_addr,
             engine_args,
         } => {
             let source = match from {
-                Some(dir) => crate::serve::Source::Dir(dir),
+                Some(dir) => crate::serve::Source::Dir {
+                    dir,
+                    rescan: std::time::Duration::from_secs(rescan),
+                },
                 None => crate::serve::Source::Cluster { kubeconfig },
             };
             crate::serve::run(crate::serve::ServeArgs {

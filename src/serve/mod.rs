@@ -20,7 +20,7 @@ use sluice_dataflow::output::{OutputBatch, Snapshot};
 use sluice_emit::cache::{XdsCache, process_epoch};
 use sluice_emit::server::{SharedCache, XdsServer};
 use sluice_ingest::kube::{SyncStatus, run_cluster_source};
-use sluice_ingest::watch::{Batch, watch_dir};
+use sluice_ingest::watch::{Batch, WatchOptions, watch_dir};
 use tokio::sync::mpsc;
 
 use crate::cli::EngineArgs;
@@ -32,8 +32,8 @@ const SETTLE: Duration = Duration::from_millis(30);
 
 /// Where objects come from.
 pub enum Source {
-    /// A watched directory of manifests.
-    Dir(PathBuf),
+    /// A watched directory of manifests, fully scanned every `rescan` too (zero: never).
+    Dir { dir: PathBuf, rescan: Duration },
     /// A cluster: this kubeconfig, else the in-cluster configuration or the default kubeconfig.
     Cluster { kubeconfig: Option<PathBuf> },
 }
@@ -41,7 +41,7 @@ pub enum Source {
 impl Source {
     fn describe(&self) -> String {
         match self {
-            Source::Dir(d) => d.display().to_string(),
+            Source::Dir { dir, .. } => dir.display().to_string(),
             Source::Cluster {
                 kubeconfig: Some(k),
             } => format!("cluster of {}", k.display()),
@@ -81,10 +81,14 @@ async fn serve(args: ServeArgs, engine: sluice_dataflow::worker::Engine) -> anyh
 
     let (batches_tx, batches_rx) = mpsc::channel::<Batch>(16);
     let (status_tx, status_task) = match &args.source {
-        Source::Dir(dir) => {
+        Source::Dir { dir, rescan } => {
             let dir = dir.clone();
+            let opts = WatchOptions {
+                window: SETTLE,
+                rescan: *rescan,
+            };
             tokio::spawn(async move {
-                if let Err(e) = watch_dir(dir, SETTLE, batches_tx).await {
+                if let Err(e) = watch_dir(dir, opts, batches_tx).await {
                     tracing::error!("watching the directory: {e}");
                 }
             });

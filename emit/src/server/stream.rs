@@ -16,8 +16,9 @@
 //!   in flight does not hold up the others (checklist 13);
 //! - an RDS response waits until every cluster its route configurations reference (and that
 //!   exists in the view) was sent at its current version on this stream, and, for EDS
-//!   clusters, their CLA too — for at most [`ROUTE_HOLD_TIMEOUT`], in case the client never
-//!   asks for the CLA (checklist 29);
+//!   clusters, their CLA too, even before the client subscribed to EDS (it does so on its
+//!   first EDS cluster) — for at most [`ROUTE_HOLD_TIMEOUT`], in case the client never asks
+//!   for the CLA (checklist 29);
 //! - removals of clusters and CLAs wait while LDS or RDS have something to send or in flight;
 //! - after a CDS response carrying an EDS cluster, the protocol forgets that cluster's CLA
 //!   was sent, so the CLA follows (Envoy only finishes warming a cluster on a CLA response).
@@ -454,7 +455,10 @@ impl<P: Protocol> Stream<P> {
                 view.cache
                     .get_for(view.gateway, XdsType::Endpoint, &cluster.name)
             };
-            if eds
+            // Not only when EDS is subscribed: on a stream's first EDS cluster the client
+            // subscribes to EDS only once it holds the cluster, and a route sent before the CLA
+            // would find that cluster still warming (503, `NC`).
+            if (eds || cds)
                 && cluster.is_eds_cluster()
                 && let Some(cla) = cla()
                 && !self.proto.delivered(cla)
