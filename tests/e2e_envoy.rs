@@ -953,7 +953,10 @@ async fn no_request_fails_while_configuration_changes() {
             .map(|p| Poller::start(p.port, "/first"))
             .collect();
         let parents = [gw_s.as_str(), gw_d.as_str()];
-        let t = w.write("40-first.yaml", &route("first", &parents, "/first", "svc-a"));
+        let t = w.write(
+            "40-first.yaml",
+            &route("first", &parents, "/first", "svc-a"),
+        );
         w.converge(
             &format!("run {run}: first route"),
             t,
@@ -1047,6 +1050,286 @@ async fn no_request_fails_while_configuration_changes() {
             .await;
     }
     w.assert_nothing_rejected("at the end").await;
-    println!("e2e: {RUNS} first routes and 4 changes in SotW and Delta: {polled} requests, none failed");
+    println!(
+        "e2e: {RUNS} first routes and 4 changes in SotW and Delta: {polled} requests, none failed"
+    );
     drop((echo_a, echo_b));
+}
+
+// ---- TrafficPolicies change what Envoy does ----
+
+fn traffic_policy(name: &str, targets: &str, body: &str) -> String {
+    format!(
+        "apiVersion: gateway.kgateway.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {{ name: {name}, namespace: {NS} }}
+spec:
+  targetRefs: {targets}
+{body}"
+    )
+}
+
+fn route_target(route: &str) -> String {
+    format!("[{{ group: gateway.networking.k8s.io, kind: HTTPRoute, name: {route} }}]")
+}
+
+/// Polls every proxy until `ok` holds for its answer to `path`; fails with the last answer.
+async fn until(w: &World, what: &str, path: &str, ok: impl Fn(&HttpResponse) -> bool) {
+    let started = Instant::now();
+    for p in &w.proxies {
+        loop {
+            let r = p.get(path).await;
+            if matches!(&r, Ok(resp) if ok(resp)) {
+                break;
+            }
+            assert!(
+                started.elapsed() < CONVERGE,
+                "{what}: {} answered {path} with {}\n{}",
+                p.name,
+                r.as_ref()
+                    .map(|r| format!("{} {}", r.status, short(&r.body)))
+                    .unwrap_or_else(|e| e.clone()),
+                w.diagnostics()
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+    println!("e2e: {what}: {} ms", started.elapsed().as_millis());
+}
+
+/// What the echo backend saw: `(path, header value)`.
+fn saw(r: &HttpResponse, header: &str) -> (String, Option<String>) {
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+    let path = v["path"].as_str().unwrap_or_default().to_string();
+    let value = v["headers"][header][0].as_str().map(str::to_string);
+    (path, value)
+}
+
+/// Issue 11: TrafficPolicies attached to routes and Gateways change what real Envoys (SotW
+/// and Delta) do — header edits merged field-wise with the route level winning, request
+/// timeouts, retries, a path regex rewrite — and a security sub-policy sluice cannot enforce
+/// closes its route (500) instead of leaving it open, until the policy goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traffic_policies_change_what_envoy_does() {
+    let echo_a = echo_backend("echo-a").await;
+    let [port_sotw, port_delta] = common::free_ports(2)[..] else {
+        unreachable!()
+    };
+    let parents = ["gw-sotw", "gw-delta"];
+    let mut w = World::start(&[
+        ("00-class.yaml", gateway_class()),
+        (
+            "10-gateways.yaml",
+            gateways(&[("gw-sotw", port_sotw), ("gw-delta", port_delta)]),
+        ),
+        ("20-svc-a.yaml", service("svc-a")),
+        (
+            "30-eps-a.yaml",
+            endpoint_slice("svc-a", echo_a.http_addr.port()),
+        ),
+        ("40-route-a.yaml", route("route-a", &parents, "/a", "svc-a")),
+        ("41-route-b.yaml", route("route-b", &parents, "/b", "svc-a")),
+    ])
+    .await;
+    let started = Instant::now();
+    w.add_proxy("envoy-sotw", "gw-sotw", port_sotw, false);
+    w.add_proxy("envoy-delta", "gw-delta", port_delta, true);
+    w.converge(
+        "initial configuration",
+        started,
+        STARTUP,
+        &[
+            ("/a", Expect::Backend("echo-a")),
+            ("/b", Expect::Backend("echo-a")),
+        ],
+    )
+    .await;
+
+    // A Gateway-level policy reaches every route; a route-level one wins its field whole.
+    let gw_targets = "[{ group: gateway.networking.k8s.io, kind: Gateway, name: gw-sotw }, \
+                      { group: gateway.networking.k8s.io, kind: Gateway, name: gw-delta }]";
+    w.write(
+        "50-tp-gateway.yaml",
+        &traffic_policy(
+            "tp-gateway",
+            gw_targets,
+            "  headerModifiers:\n    request:\n      set: [{ name: x-policy, value: gateway }, { name: x-gw, value: \"1\" }]\n",
+        ),
+    );
+    until(&w, "Gateway-level header policy", "/b", |r| {
+        saw(r, "X-Policy").1.as_deref() == Some("gateway")
+    })
+    .await;
+    w.write(
+        "51-tp-route-a.yaml",
+        &traffic_policy(
+            "tp-route-a",
+            &route_target("route-a"),
+            "  headerModifiers:\n    request:\n      set: [{ name: x-policy, value: route }]\n  \
+             urlRewrite:\n    pathRegex: { pattern: \"^/a/old\", substitution: /a/new }\n  \
+             timeouts: { request: 300ms }\n",
+        ),
+    );
+    until(&w, "route-level policy wins its field", "/a/old/x", |r| {
+        r.status == 200
+            && saw(r, "X-Policy").1.as_deref() == Some("route")
+            && saw(r, "X-Gw").1.is_none()
+            && saw(r, "X-Policy").0 == "/a/new/x"
+    })
+    .await;
+    until(&w, "the route's policy timeout", "/a?delay=2s", |r| {
+        r.status == 504
+    })
+    .await;
+    until(&w, "the Gateway's policy still on route-b", "/b", |r| {
+        saw(r, "X-Policy").1.as_deref() == Some("gateway")
+            && saw(r, "X-Gw").1.as_deref() == Some("1")
+    })
+    .await;
+
+    // Retries: without the policy the first 503 is the answer; with it, the second try's 200.
+    let retry_path = |n: u32| format!("/b/retry/x?uuid=e2e-{n}&succeedAfter=1&responseCode=503");
+    let first = w.proxies[0].get(&retry_path(0)).await.expect("an answer");
+    assert_eq!(
+        first.status,
+        503,
+        "no retry without a policy: {}",
+        short(&first.body)
+    );
+    w.write(
+        "52-tp-route-b.yaml",
+        &traffic_policy(
+            "tp-route-b",
+            &route_target("route-b"),
+            "  retry: { attempts: 2, retryOn: [5xx], statusCodes: [503] }\n",
+        ),
+    );
+    let mut n = 1;
+    let started = Instant::now();
+    'proxies: for p in &w.proxies {
+        loop {
+            n += 1;
+            let r = p.get(&retry_path(n)).await.expect("an answer");
+            if r.status == 200 {
+                continue 'proxies;
+            }
+            assert!(
+                started.elapsed() < CONVERGE,
+                "{}: the retry policy never took: {} {}",
+                p.name,
+                r.status,
+                short(&r.body)
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    // A security sub-policy sluice does not enforce yet closes its route, and says so.
+    w.write(
+        "53-tp-rbac.yaml",
+        &traffic_policy(
+            "tp-rbac",
+            &route_target("route-b"),
+            "  rbac:\n    action: Allow\n    policy:\n      matchExpressions: [\"request.headers['x-user'] == 'admin'\"]\n",
+        ),
+    );
+    until(
+        &w,
+        "an unenforceable rbac policy closes its route",
+        "/b",
+        |r| r.status == 500,
+    )
+    .await;
+    until(&w, "other routes stay open", "/a", |r| r.status == 200).await;
+    let debug = common::http_get(w.admin_port, "localhost", "/debug/xds", REQUEST_TIMEOUT)
+        .await
+        .expect("/debug/xds");
+    let doc: serde_json::Value = serde_json::from_str(&debug.body).expect("JSON");
+    let status = doc["statuses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["kind"] == "TrafficPolicy" && s["name"] == "tp-rbac")
+        .unwrap_or_else(|| panic!("no status for tp-rbac in {}", doc["statuses"]));
+    let accepted = &status["status"]["ancestors"][0]["conditions"][0];
+    assert_eq!(accepted["status"], "False", "{status}");
+    assert_eq!(accepted["reason"], "Invalid", "{status}");
+    assert!(
+        accepted["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("spec.rbac"),
+        "{status}"
+    );
+    w.remove("53-tp-rbac.yaml");
+    until(&w, "the rbac policy gone", "/b", |r| r.status == 200).await;
+
+    // Filter sub-policies: a fault abort, a local rate limit, basic auth (user `alice`,
+    // password `secret`: `{SHA}` of it, base64).
+    w.write(
+        "54-tp-filters.yaml",
+        &traffic_policy(
+            "tp-filters",
+            &route_target("route-b"),
+            "  faultInjection: { abort: { httpStatus: 418, percentage: 100 } }\n",
+        ),
+    );
+    until(&w, "fault injection", "/b", |r| r.status == 418).await;
+    w.write(
+        "54-tp-filters.yaml",
+        &traffic_policy(
+            "tp-filters",
+            &route_target("route-b"),
+            "  rateLimit: { local: { tokenBucket: { maxTokens: 1, tokensPerFill: 1, fillInterval: 1h } } }\n",
+        ),
+    );
+    until(&w, "local rate limit", "/b", |r| r.status == 429).await;
+    w.write(
+        "54-tp-filters.yaml",
+        &traffic_policy(
+            "tp-filters",
+            &route_target("route-b"),
+            "  basicAuth: { users: [\"alice:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=\"] }\n",
+        ),
+    );
+    until(&w, "basic auth without credentials", "/b", |r| {
+        r.status == 401
+    })
+    .await;
+    for p in &w.proxies {
+        let ok = common::http_get_with(
+            p.port,
+            HOST,
+            "/b",
+            &[("Authorization", "Basic YWxpY2U6c2VjcmV0")],
+            REQUEST_TIMEOUT,
+        )
+        .await
+        .expect("an answer");
+        assert_eq!(
+            ok.status,
+            200,
+            "{}: alice:secret: {}",
+            p.name,
+            short(&ok.body)
+        );
+        let bad = common::http_get_with(
+            p.port,
+            HOST,
+            "/b",
+            &[("Authorization", "Basic YWxpY2U6d3Jvbmc=")],
+            REQUEST_TIMEOUT,
+        )
+        .await
+        .expect("an answer");
+        assert_eq!(bad.status, 401, "{}: alice:wrong", p.name);
+    }
+    until(&w, "routes the filters do not reach", "/a", |r| {
+        r.status == 200
+    })
+    .await;
+    w.remove("54-tp-filters.yaml");
+    until(&w, "filters gone", "/b", |r| r.status == 200).await;
+    w.assert_nothing_rejected("with policies").await;
+    drop(echo_a);
 }

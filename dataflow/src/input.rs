@@ -24,10 +24,12 @@ pub enum RecordKind {
     Namespace,
     Backend,
     DirectResponse,
+    /// A kgateway policy-like kind: one record type for all of them.
+    Policy(PolicyKind),
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 10] = [
+    pub const ALL: [RecordKind; 16] = [
         RecordKind::GatewayClass,
         RecordKind::Gateway,
         RecordKind::HttpRoute,
@@ -38,6 +40,12 @@ impl RecordKind {
         RecordKind::Namespace,
         RecordKind::Backend,
         RecordKind::DirectResponse,
+        RecordKind::Policy(PolicyKind::TrafficPolicy),
+        RecordKind::Policy(PolicyKind::ListenerPolicy),
+        RecordKind::Policy(PolicyKind::HTTPListenerPolicy),
+        RecordKind::Policy(PolicyKind::BackendConfigPolicy),
+        RecordKind::Policy(PolicyKind::GatewayExtension),
+        RecordKind::Policy(PolicyKind::GatewayParameters),
     ];
 }
 
@@ -62,6 +70,7 @@ pub enum Record {
     Namespace(Arc<NamespaceRec>),
     Backend(Arc<BackendRec>),
     DirectResponse(Arc<DirectResponseRec>),
+    Policy(Arc<PolicyRec>),
 }
 
 from_arc_variants!(Record {
@@ -75,6 +84,7 @@ from_arc_variants!(Record {
     Namespace(NamespaceRec),
     Backend(BackendRec),
     DirectResponse(DirectResponseRec),
+    Policy(PolicyRec),
 });
 
 impl Record {
@@ -94,6 +104,7 @@ impl Record {
             Record::Namespace(r) => (RecordKind::Namespace, cluster(r.name)),
             Record::Backend(r) => (RecordKind::Backend, r.key),
             Record::DirectResponse(r) => (RecordKind::DirectResponse, r.key),
+            Record::Policy(r) => (RecordKind::Policy(r.kind), r.key),
         };
         RecordKey { kind, key }
     }

@@ -21,6 +21,7 @@ pub(crate) struct Sessions {
     namespaces: InputSession<u64, Arc<crate::model::NamespaceRec>, isize>,
     backends: InputSession<u64, Arc<crate::model::BackendRec>, isize>,
     direct_responses: InputSession<u64, Arc<crate::model::DirectResponseRec>, isize>,
+    policies: InputSession<u64, Arc<crate::model::PolicyRec>, isize>,
 }
 
 macro_rules! each_session {
@@ -35,6 +36,7 @@ macro_rules! each_session {
         $s.namespaces.$f($($arg),*);
         $s.backends.$f($($arg),*);
         $s.direct_responses.$f($($arg),*);
+        $s.policies.$f($($arg),*);
     }};
 }
 
@@ -51,6 +53,7 @@ impl Sessions {
             namespaces: InputSession::new(),
             backends: InputSession::new(),
             direct_responses: InputSession::new(),
+            policies: InputSession::new(),
         }
     }
 
@@ -66,6 +69,7 @@ impl Sessions {
             Record::Namespace(r) => self.namespaces.update(r, diff),
             Record::Backend(r) => self.backends.update(r, diff),
             Record::DirectResponse(r) => self.direct_responses.update(r, diff),
+            Record::Policy(r) => self.policies.update(r, diff),
         }
     }
 
@@ -87,6 +91,7 @@ impl Sessions {
             namespaces: self.namespaces.to_collection(scope),
             backends: self.backends.to_collection(scope),
             direct_responses: self.direct_responses.to_collection(scope),
+            policies: self.policies.to_collection(scope),
         }
     }
 }

@@ -141,6 +141,7 @@ fn mk_route(i: usize) -> HttpRouteRec {
         }],
         hostnames: vec![format!("r{i:02}.{gw}.example.com")],
         rules: vec![mk_rule(&format!("/r{i:02}"), service_of(i))],
+        labels: Vec::new(),
     }
 }
 

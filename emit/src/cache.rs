@@ -483,6 +483,8 @@ mod tests {
                 })
                 .collect(),
             retry: None,
+            idle_timeout_ms: None,
+            auto_host_rewrite: false,
         };
         Resource::from(RouteConfigIr {
             name: name.into(),
@@ -498,6 +500,7 @@ mod tests {
                     request_headers: HeaderOpsIr::default(),
                     response_headers: HeaderOpsIr::default(),
                     cors: None,
+                    filters: Vec::new(),
                 })],
             }],
         })

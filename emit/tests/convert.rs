@@ -707,6 +707,7 @@ fn retry_policy() {
         codes: vec![500, 503],
         attempts: Some(3),
         backoff_ms: Some(250),
+        on: Vec::new(),
     });
     let p = forward_route(PathMatchIr::Prefix(s("/")), f.clone())
         .retry_policy
@@ -725,6 +726,7 @@ fn retry_policy() {
         codes: vec![],
         attempts: None,
         backoff_ms: None,
+        on: Vec::new(),
     });
     let p = forward_route(PathMatchIr::Prefix(s("/")), f)
         .retry_policy

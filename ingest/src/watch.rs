@@ -142,14 +142,18 @@ impl DirScanner {
             .collect();
         for f in gone {
             self.stamps.remove(&f);
-            batch.events.extend(self.state.reload(&f, &mut batch.problems));
+            batch
+                .events
+                .extend(self.state.reload(&f, &mut batch.problems));
             batch.files += 1;
         }
         for (f, stamp) in now {
             let Some(stamp) = stamp else {
                 // Listed but gone already (or a dangling symlink): forget it if we knew it.
                 if self.stamps.remove(&f).is_some() {
-                    batch.events.extend(self.state.reload(&f, &mut batch.problems));
+                    batch
+                        .events
+                        .extend(self.state.reload(&f, &mut batch.problems));
                     batch.files += 1;
                 }
                 continue;
@@ -164,7 +168,9 @@ impl DirScanner {
                 self.stamps.remove(&f);
                 continue;
             }
-            batch.events.extend(self.state.reload(&f, &mut batch.problems));
+            batch
+                .events
+                .extend(self.state.reload(&f, &mut batch.problems));
             batch.files += 1;
             self.stamps.insert(f, stamp);
         }

@@ -159,7 +159,8 @@ async fn editors_rename_over_and_vim_backup_write() {
     // sed -i and most editors: write a temporary file, rename it over the original.
     std::fs::write(dir.join("sedAbC123"), service("a", 90)).unwrap();
     std::fs::rename(dir.join("sedAbC123"), dir.join("a.yaml")).unwrap();
-    w.settles_to(&[("a", 90)], "write-to-temp-then-rename").await;
+    w.settles_to(&[("a", 90)], "write-to-temp-then-rename")
+        .await;
     // vim (backupcopy=no): rename the file to a backup, write a new file, delete the backup;
     // its swap file is hidden.
     std::fs::write(dir.join(".a.yaml.swp"), "not yaml: [").unwrap();
@@ -175,7 +176,8 @@ async fn files_and_nested_directories_come_and_go() {
     let (tmp, dir, mut w) = watched(false).await;
     std::fs::create_dir_all(dir.join("team/deep")).unwrap();
     std::fs::write(dir.join("team/deep/b.yaml"), service("b", 80)).unwrap();
-    w.settles_to(&[("a", 80), ("b", 80)], "nested file created").await;
+    w.settles_to(&[("a", 80), ("b", 80)], "nested file created")
+        .await;
     // A directory moved out, then another moved in.
     std::fs::rename(dir.join("team"), tmp.path().join("team-away")).unwrap();
     w.settles_to(&[("a", 80)], "directory moved out").await;
@@ -183,7 +185,8 @@ async fn files_and_nested_directories_come_and_go() {
     std::fs::create_dir(&incoming).unwrap();
     std::fs::write(incoming.join("c.json"), service_json("c", 70)).unwrap();
     std::fs::rename(&incoming, dir.join("incoming")).unwrap();
-    w.settles_to(&[("a", 80), ("c", 70)], "directory moved in").await;
+    w.settles_to(&[("a", 80), ("c", 70)], "directory moved in")
+        .await;
     std::fs::remove_dir_all(dir.join("incoming")).unwrap();
     std::fs::remove_file(dir.join("a.yaml")).unwrap();
     w.settles_to(&[], "everything deleted").await;
@@ -241,13 +244,17 @@ async fn configmap_volume_data_swap() {
 
     let v2 = version(
         2,
-        &[("routes.yaml", service("r", 81)), ("more.yaml", service("m", 80))],
+        &[
+            ("routes.yaml", service("r", 81)),
+            ("more.yaml", service("m", 80)),
+        ],
     );
     symlink(v2.file_name().unwrap(), dir.join("..data_tmp")).unwrap();
     std::fs::rename(dir.join("..data_tmp"), dir.join("..data")).unwrap();
     symlink("..data/more.yaml", dir.join("more.yaml")).unwrap();
     std::fs::remove_dir_all(&v1).unwrap();
-    w.settles_to(&[("r", 81), ("m", 80)], "..data swapped").await;
+    w.settles_to(&[("r", 81), ("m", 80)], "..data swapped")
+        .await;
 }
 
 #[tokio::test]
@@ -272,7 +279,11 @@ async fn half_written_files_keep_objects_and_duplicates_are_told() {
     let (_tmp, dir, mut w) = watched(false).await;
     // Broken YAML: `a` stays at its last good version (a fresh load of the broken file would
     // drop it, so compare by name only here).
-    std::fs::write(dir.join("a.yaml"), "apiVersion: v1\nkind: Service\nmetadata: {").unwrap();
+    std::fs::write(
+        dir.join("a.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata: {",
+    )
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     while let Ok(b) = w.rx.try_recv() {
         w.input.apply(b.events);
@@ -283,7 +294,8 @@ async fn half_written_files_keep_objects_and_duplicates_are_told() {
     w.settles_to(&[("a", 85)], "file parses again").await;
     // The same object in two files: the later path wins, and a warning says so.
     std::fs::write(dir.join("z.yaml"), service("a", 86)).unwrap();
-    w.settles_to(&[("a", 86)], "duplicate in a later file").await;
+    w.settles_to(&[("a", 86)], "duplicate in a later file")
+        .await;
     assert!(
         w.warnings
             .iter()

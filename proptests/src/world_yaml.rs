@@ -152,6 +152,28 @@ pub fn record_to_yaml(record: &Record) -> Value {
             ("status", r.status.into()),
             ("body", opt_str(r.body.as_deref())),
         ])),
+        Record::Policy(r) => obj(head(r.key.to_string()).into_iter().chain([
+            ("weight", r.weight.into()),
+            ("created", r.created.into()),
+            (
+                "targets",
+                r.targets
+                    .iter()
+                    .map(|t| {
+                        let (_, kind) = t.kind.group_kind();
+                        let section = t
+                            .section
+                            .as_deref()
+                            .map(|s| format!("/{s}"))
+                            .unwrap_or_default();
+                        Value::from(format!("{kind} {}{section}", t.name))
+                    })
+                    .collect(),
+            ),
+            ("selectors", format!("{:?}", r.selectors).into()),
+            ("traffic", format!("{:?}", r.traffic).into()),
+            ("problems", r.problems.len().into()),
+        ])),
     }
 }
 

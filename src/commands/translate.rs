@@ -44,6 +44,16 @@ pub fn run(
             snapshot
         }
     };
+    // Never let a user believe a policy is in effect when it is not.
+    for (key, status) in &snapshot.statuses {
+        let entry = sluice_dataflow::ir::StatusEntry {
+            key: key.clone(),
+            status: (**status).clone(),
+        };
+        if let Some(w) = entry.policy_warning() {
+            eprintln!("warning: {w}");
+        }
+    }
     let doc = sluice_emit::dump::xds_json(
         snapshot.resources.values(),
         snapshot.statuses.iter().map(|(k, s)| (k, &**s)),

@@ -176,6 +176,15 @@ fn compile_loop(
             }
         };
         let compiled = started.elapsed();
+        for (key, status) in &out.status_upserts {
+            let entry = sluice_dataflow::ir::StatusEntry {
+                key: key.clone(),
+                status: (**status).clone(),
+            };
+            if let Some(w) = entry.policy_warning() {
+                tracing::warn!("{w}");
+            }
+        }
         cache.publish(&out);
         let pushed = started.elapsed() - compiled;
         if let Some(tx) = &status

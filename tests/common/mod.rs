@@ -297,12 +297,28 @@ pub async fn http_get(
     path: &str,
     timeout: std::time::Duration,
 ) -> Result<HttpResponse, String> {
+    http_get_with(port, host, path, &[], timeout).await
+}
+
+/// As [`http_get`], with more request headers.
+pub async fn http_get_with(
+    port: u16,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    timeout: std::time::Duration,
+) -> Result<HttpResponse, String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let exchange = async {
         let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .map_err(|e| format!("connect: {e}"))?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        let extra: String = headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}\r\n"))
+            .collect();
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n");
         stream
             .write_all(request.as_bytes())
             .await

@@ -9,6 +9,8 @@ pub enum StatusKind {
     GatewayClass,
     Gateway,
     HTTPRoute,
+    /// A kgateway policy-like kind (`gateway.kgateway.dev`).
+    Kgateway(crate::model::PolicyKind),
 }
 
 impl StatusKind {
@@ -17,6 +19,7 @@ impl StatusKind {
             StatusKind::GatewayClass => "GatewayClass",
             StatusKind::Gateway => "Gateway",
             StatusKind::HTTPRoute => "HTTPRoute",
+            StatusKind::Kgateway(k) => k.as_str(),
         }
     }
 }
@@ -96,11 +99,21 @@ pub struct RouteParentStatusIr {
     pub conditions: Vec<Condition>,
 }
 
+/// One `status.ancestors[]` entry of a policy.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyAncestorStatusIr {
+    pub ancestor_ref: ParentRefIr,
+    pub controller_name: String,
+    pub conditions: Vec<Condition>,
+}
+
 /// The `status` stanza of one object.
 ///
 /// Serialized by [`wire`]: untagged (the Kubernetes shape) in JSON, tagged in binary.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StatusIr {
+    /// Also the shape of GatewayExtension's and GatewayParameters' status.
     GatewayClass {
         conditions: Vec<Condition>,
     },
@@ -111,6 +124,35 @@ pub enum StatusIr {
     Route {
         parents: Vec<RouteParentStatusIr>,
     },
+    /// A kgateway policy's `ancestors`.
+    Policy {
+        ancestors: Vec<PolicyAncestorStatusIr>,
+    },
+}
+
+impl StatusEntry {
+    /// For a kgateway policy-like object that is not fully in effect: a one-line warning naming
+    /// the object and why (the fields without effect, or that it reaches no Gateway).
+    pub fn policy_warning(&self) -> Option<String> {
+        let StatusKind::Kgateway(kind) = self.key.kind else {
+            return None;
+        };
+        let who = format!("{} {}/{}", kind.as_str(), self.key.namespace, self.key.name);
+        let not_accepted = |conditions: &[Condition]| {
+            conditions
+                .iter()
+                .find(|c| c.type_ == "Accepted" && c.status != "True")
+                .map(|c| format!("{who}: {}: {}", c.reason, c.message))
+        };
+        match &self.status {
+            StatusIr::Policy { ancestors } if ancestors.is_empty() => (kind
+                == crate::model::PolicyKind::TrafficPolicy)
+                .then(|| format!("{who}: reaches no Gateway of this controller; it has no effect")),
+            StatusIr::Policy { ancestors } => not_accepted(&ancestors[0].conditions),
+            StatusIr::GatewayClass { conditions } => not_accepted(conditions),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -127,7 +169,10 @@ pub struct StatusEntry {
 mod wire {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::{Condition, ListenerStatusIr, ParentRefIr, RouteParentStatusIr, StatusIr};
+    use super::{
+        Condition, ListenerStatusIr, ParentRefIr, PolicyAncestorStatusIr, RouteParentStatusIr,
+        StatusIr,
+    };
 
     #[derive(Serialize, Deserialize)]
     #[serde(remote = "StatusIr", untagged)]
@@ -141,6 +186,9 @@ mod wire {
         },
         Route {
             parents: Vec<RouteParentStatusIr>,
+        },
+        Policy {
+            ancestors: Vec<PolicyAncestorStatusIr>,
         },
     }
 
@@ -156,6 +204,9 @@ mod wire {
         },
         Route {
             parents: Vec<RouteParentStatusIr>,
+        },
+        Policy {
+            ancestors: Vec<PolicyAncestorStatusIr>,
         },
     }
 

@@ -149,6 +149,68 @@ pub struct RouteIr {
     /// Boxed, as the forwarding and redirect actions are: most routes have none, and a
     /// million routes are held at once.
     pub cors: Option<Box<CorsIr>>,
+    /// The HTTP filters this route enables (the listener's chain holds each kind disabled),
+    /// at most one per kind, in [`FilterKind`] order.
+    pub filters: Vec<HttpFilterIr>,
+}
+
+/// The HTTP filters routes can enable, in the order the listener's chain runs them (before
+/// CORS and the router).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum FilterKind {
+    Fault,
+    BasicAuth,
+    LocalRateLimit,
+    Buffer,
+}
+
+impl FilterKind {
+    pub const ALL: [FilterKind; 4] = [
+        FilterKind::Fault,
+        FilterKind::BasicAuth,
+        FilterKind::LocalRateLimit,
+        FilterKind::Buffer,
+    ];
+}
+
+/// One route's configuration of one HTTP filter.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum HttpFilterIr {
+    /// Fault injection: delay and/or abort a share of requests, or slow the response.
+    Fault {
+        delay_ms: Option<u64>,
+        /// Share of requests delayed, in parts per million.
+        delay_ppm: u32,
+        abort_status: Option<u16>,
+        abort_ppm: u32,
+        response_kbps: Option<u64>,
+        max_active: Option<u32>,
+    },
+    /// HTTP basic authentication against htpasswd lines (`user:{SHA}base64`).
+    BasicAuth { htpasswd: String },
+    /// A token bucket per Envoy worker: `max_tokens`, refilled by `tokens_per_fill` every
+    /// `fill_interval_ms`; applied to `enabled_pct`% of requests and enforced on
+    /// `enforced_pct`% (the rest only counted).
+    LocalRateLimit {
+        max_tokens: u32,
+        tokens_per_fill: u32,
+        fill_interval_ms: u64,
+        enabled_pct: u32,
+        enforced_pct: u32,
+    },
+    /// Buffer whole requests up to `max_bytes` (413 beyond).
+    Buffer { max_bytes: u64 },
+}
+
+impl HttpFilterIr {
+    pub fn kind(&self) -> FilterKind {
+        match self {
+            HttpFilterIr::Fault { .. } => FilterKind::Fault,
+            HttpFilterIr::BasicAuth { .. } => FilterKind::BasicAuth,
+            HttpFilterIr::LocalRateLimit { .. } => FilterKind::LocalRateLimit,
+            HttpFilterIr::Buffer { .. } => FilterKind::Buffer,
+        }
+    }
 }
 
 /// A CORS policy.
@@ -216,8 +278,12 @@ pub struct ForwardIr {
     /// Weighted clusters, weight > 0, in backendRef order.
     pub clusters: Vec<WeightedClusterIr>,
     pub timeout_ms: Option<u64>,
+    /// The stream's idle timeout (a TrafficPolicy's `timeouts.streamIdle`).
+    pub idle_timeout_ms: Option<u64>,
     pub per_try_timeout_ms: Option<u64>,
     pub host_rewrite: Option<String>,
+    /// Rewrite `Host` to the upstream host's name (a TrafficPolicy's `autoHostRewrite`).
+    pub auto_host_rewrite: bool,
     pub path_rewrite: Option<PathRewriteIr>,
     pub mirrors: Vec<MirrorIr>,
     pub retry: Option<RetryIr>,
@@ -230,6 +296,8 @@ pub struct RetryIr {
     pub codes: Vec<u16>,
     pub attempts: Option<u32>,
     pub backoff_ms: Option<u64>,
+    /// Envoy `retry_on` conditions besides the status codes (`5xx`, `reset`, …).
+    pub on: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -238,6 +306,11 @@ pub enum PathRewriteIr {
     Full(String),
     /// Replace the matched prefix.
     Prefix(String),
+    /// Replace what `pattern` matches by `substitution` (a TrafficPolicy's `urlRewrite`).
+    Regex {
+        pattern: String,
+        substitution: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

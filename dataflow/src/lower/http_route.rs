@@ -59,6 +59,13 @@ pub fn lower_http_route(route: &HTTPRoute) -> Result<HttpRouteRec, LowerError> {
             .map(|h| h.to_ascii_lowercase())
             .collect(),
         rules: route.spec.rules.iter().map(|r| lower_rule(ns, r)).collect(),
+        labels: route
+            .metadata
+            .labels
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     })
 }
 

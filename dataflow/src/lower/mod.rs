@@ -19,12 +19,13 @@ mod gateway;
 mod grant;
 mod http_route;
 mod namespace;
+mod policy;
 
 use sluice_crds::Object;
 use sluice_crds::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::input::Record;
-use crate::model::ObjectKey;
+use crate::model::{ObjectKey, PolicyKind};
 
 pub use backend::{
     SERVICE_NAME_LABEL, lower_backend, lower_direct_response, lower_endpoint_slice, lower_secret,
@@ -35,6 +36,10 @@ pub use gateway::{lower_gateway, lower_gateway_class};
 pub use grant::lower_reference_grant;
 pub use http_route::{lower_http_route, lower_match, lower_rule};
 pub use namespace::lower_namespace;
+pub use policy::{
+    POLICY_WEIGHT_ANNOTATION, SECURITY_FIELDS, lower_traffic_policy, lower_unsupported_policy,
+    parse_go_duration_ms,
+};
 
 /// The namespace of a namespaced object whose `metadata.namespace` is absent.
 pub const DEFAULT_NAMESPACE: &str = "default";
@@ -45,8 +50,7 @@ pub enum Lowered {
     /// The object's record.
     Record(Record),
     /// A kind (or an object of a kind, like an EndpointSlice of no Service) the dataflow does
-    /// not consume yet: GRPCRoute, TLSRoute, TCPRoute, ListenerSet, BackendTLSPolicy, the
-    /// kgateway policies, GatewayExtension, GatewayParameters.
+    /// not consume yet: GRPCRoute, TLSRoute, TCPRoute, ListenerSet, BackendTLSPolicy.
     Unsupported,
     /// The object breaks its CRD schema in a way no record can carry.
     Invalid(LowerError),
@@ -83,17 +87,42 @@ pub fn lower(obj: &Object) -> Lowered {
         Object::Namespace(o) => Ok(Some(Record::from(lower_namespace(o)))),
         Object::Backend(o) => lower_backend(o).map(|r| Some(Record::from(r))),
         Object::DirectResponse(o) => lower_direct_response(o).map(|r| Some(Record::from(r))),
+        Object::TrafficPolicy(o) => Ok(Some(Record::from(lower_traffic_policy(o)))),
+        Object::ListenerPolicy(o) => Ok(Some(Record::from(lower_unsupported_policy(
+            PolicyKind::ListenerPolicy,
+            &o.metadata,
+            &o.spec,
+            policy::targets(&o.spec.target_refs),
+        )))),
+        Object::HTTPListenerPolicy(o) => Ok(Some(Record::from(lower_unsupported_policy(
+            PolicyKind::HTTPListenerPolicy,
+            &o.metadata,
+            &o.spec,
+            policy::local_targets(&o.spec.target_refs),
+        )))),
+        Object::BackendConfigPolicy(o) => Ok(Some(Record::from(lower_unsupported_policy(
+            PolicyKind::BackendConfigPolicy,
+            &o.metadata,
+            &o.spec,
+            policy::local_targets(&o.spec.target_refs),
+        )))),
+        Object::GatewayExtension(o) => Ok(Some(Record::from(lower_unsupported_policy(
+            PolicyKind::GatewayExtension,
+            &o.metadata,
+            &o.spec,
+            Vec::new(),
+        )))),
+        Object::GatewayParameters(o) => Ok(Some(Record::from(lower_unsupported_policy(
+            PolicyKind::GatewayParameters,
+            &o.metadata,
+            &o.spec,
+            Vec::new(),
+        )))),
         Object::ListenerSet(_)
         | Object::GRPCRoute(_)
         | Object::TLSRoute(_)
         | Object::TCPRoute(_)
-        | Object::BackendTLSPolicy(_)
-        | Object::TrafficPolicy(_)
-        | Object::ListenerPolicy(_)
-        | Object::HTTPListenerPolicy(_)
-        | Object::BackendConfigPolicy(_)
-        | Object::GatewayExtension(_)
-        | Object::GatewayParameters(_) => Ok(None),
+        | Object::BackendTLSPolicy(_) => Ok(None),
     };
     match result {
         Ok(Some(record)) => Lowered::Record(record),

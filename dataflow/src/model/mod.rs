@@ -8,6 +8,7 @@
 mod backend;
 mod gateway;
 mod grant;
+mod policy;
 mod route;
 mod selector;
 mod sym;
@@ -15,6 +16,7 @@ mod sym;
 pub use backend::*;
 pub use gateway::*;
 pub use grant::*;
+pub use policy::*;
 pub use route::*;
 pub use selector::*;
 pub use sym::*;

@@ -17,6 +17,8 @@ pub struct HttpRouteRec {
     /// Lowercased.
     pub hostnames: Vec<String>,
     pub rules: Vec<RuleRec>,
+    /// `metadata.labels`, sorted: what policies' `targetSelectors` match.
+    pub labels: Vec<(String, String)>,
 }
 
 /// A `parentRef`, namespace defaulted to the route's.

@@ -18,6 +18,7 @@ mod clusters;
 mod gateways;
 mod grants;
 mod listeners;
+pub mod policies;
 mod route_configs;
 mod routes;
 mod status;
@@ -68,6 +69,7 @@ pub struct Inputs<'s> {
     pub namespaces: Col<'s, Arc<NamespaceRec>>,
     pub backends: Col<'s, Arc<BackendRec>>,
     pub direct_responses: Col<'s, Arc<DirectResponseRec>>,
+    pub policies: Col<'s, Arc<PolicyRec>>,
 }
 
 /// The outputs: xDS resources and statuses, each key present at most once.
@@ -92,14 +94,33 @@ pub fn render<'s>(scope: Scope<'s, u64>, inputs: Inputs<'s>, config: &RenderConf
         inputs.backends,
         &grants,
     );
-    let rendered = routes::render_routes(inputs.routes.clone(), targets, inputs.direct_responses);
+    let route_policies = policies::route_policies(inputs.policies.clone(), inputs.routes.clone());
+    let gateway_policies = policies::gateway_policies(inputs.policies.clone());
+    let rendered = routes::render_routes(
+        inputs.routes.clone(),
+        targets,
+        inputs.direct_responses,
+        route_policies.clone(),
+    );
 
     let listeners = listeners::render_listeners(views.clone());
-    let route_configs =
-        route_configs::render_route_configs(views.clone(), attachments.clone(), rendered.clone());
+    let route_configs = route_configs::render_route_configs(
+        views.clone(),
+        attachments.clone(),
+        rendered.clone(),
+        gateway_policies.clone(),
+    );
     let (clusters, endpoints) =
         clusters::render_clusters(attachments.clone(), rendered.clone(), inputs.slices);
 
+    let policy_status = policies::policy_status(
+        inputs.policies,
+        inputs.routes.clone(),
+        views.clone().map(|(k, _)| k),
+        route_policies,
+        gateway_policies,
+        config,
+    );
     let statuses = status::render_status(
         inputs.classes,
         views,
@@ -107,7 +128,8 @@ pub fn render<'s>(scope: Scope<'s, u64>, inputs: Inputs<'s>, config: &RenderConf
         attachments,
         rendered,
         config,
-    );
+    )
+    .concat(policy_status);
 
     Outputs {
         resources: listeners

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::attach::Attachment;
+use super::policies::GatewayPolicy;
 use super::routes::EntryIr;
 use super::{Col, GatewayView, RenderedRoute};
 use crate::ir::*;
@@ -46,13 +47,37 @@ enum Part {
     Exists(Neighbours),
     /// A route serving `host` here.
     Member(String, ObjectKey, Arc<RenderedRoute>),
+    /// A TrafficPolicy on the Gateway, or on one of this configuration's listeners.
+    Policy(GatewayPolicy),
 }
 
 pub fn render_route_configs<'s>(
     views: Col<'s, (ObjectKey, GatewayView)>,
     attachments: Col<'s, Attachment>,
     rendered: Col<'s, (ObjectKey, Arc<RenderedRoute>)>,
+    gateway_policies: Col<'s, (ObjectKey, GatewayPolicy)>,
 ) -> Col<'s, Arc<RouteConfigIr>> {
+    // Which configuration serves which usable listener, to land Gateway-level policies.
+    let listener_configs = views.clone().flat_map(|(gw, v)| {
+        (0..v.rec.listeners.len())
+            .filter(|&i| v.usable(i))
+            .map(|i| {
+                let l = &v.rec.listeners[i];
+                let rc = RouteConfigKey::of(gw, l.port, l.protocol == Protocol::Https, l.name);
+                (gw, (rc, l.name))
+            })
+            .collect::<Vec<_>>()
+    });
+    let policies = listener_configs
+        .join_map(gateway_policies, |_, (rc, listener), gp| {
+            let reaches = gp
+                .listener
+                .as_deref()
+                .is_none_or(|want| want == listener.as_str());
+            reaches.then(|| (*rc, Part::Policy(gp.clone())))
+        })
+        .flat_map(|x| x)
+        .distinct();
     let exists = views
         .flat_map(|(gw, v)| {
             let usable: Vec<&ListenerRec> = (0..v.rec.listeners.len())
@@ -106,14 +131,24 @@ pub fn render_route_configs<'s>(
 
     exists
         .concat(members)
+        .concat(policies)
         .reduce_named("RenderRouteConfigs", |rc, parts, out| {
             let Some(neighbours) = parts.iter().find_map(|(p, _)| match p {
                 Part::Exists(n) => Some(n),
-                Part::Member(..) => None,
+                Part::Member(..) | Part::Policy(_) => None,
             }) else {
                 return;
             };
             let name = route_config_name(rc.gateway, rc.port, rc.section);
+            let gateway_policy = merge_in_order(
+                parts
+                    .iter()
+                    .filter_map(|(p, _)| match p {
+                        Part::Policy(gp) => Some((gp.level(), &*gp.policy)),
+                        _ => None,
+                    })
+                    .collect(),
+            );
             let mut hosts: BTreeMap<&str, Vec<&EntryIr>> = BTreeMap::new();
             for (p, _) in parts {
                 if let Part::Member(host, _, r) = p {
@@ -130,7 +165,12 @@ pub fn render_route_configs<'s>(
                     VirtualHostIr {
                         name: format!("{name}/{host}"),
                         domains: vec![host.to_string()],
-                        routes: entries.into_iter().map(|e| e.route.clone()).collect(),
+                        routes: entries
+                            .into_iter()
+                            .map(|e| {
+                                at_listener_port(&under_gateway(e, gateway_policy.as_ref()), rc)
+                            })
+                            .collect(),
                     }
                 })
                 .collect();
@@ -144,6 +184,45 @@ pub fn render_route_configs<'s>(
             ));
         })
         .map(|(_, rc)| rc)
+}
+
+/// An entry's route with the Gateway-level policy filling what its own route-level policies
+/// and fields leave unset.
+fn under_gateway(e: &EntryIr, gateway: Option<&TrafficRec>) -> Arc<RouteIr> {
+    let Some(g) = gateway else {
+        return e.route.clone();
+    };
+    let fill = match &e.policy {
+        Some(route_level) => g.under(route_level),
+        None => g.clone(),
+    };
+    if fill.is_empty() {
+        return e.route.clone();
+    }
+    let mut r = RouteIr::clone(&e.route);
+    fill.apply(&mut r);
+    Arc::new(r)
+}
+
+/// A route as served on `rc`'s listener: a redirect with neither scheme nor port goes to the
+/// listener's port (Gateway API), which `Location` leaves out when it is the well-known port
+/// of the listener's protocol. Routes render once for every listener, so only such redirects
+/// on other ports are copied.
+fn at_listener_port(route: &Arc<RouteIr>, rc: &RouteConfigKey) -> Arc<RouteIr> {
+    let well_known = if rc.section.is_some() { 443 } else { 80 };
+    match &route.action {
+        ActionIr::Redirect(rd)
+            if rd.scheme.is_none() && rd.port.is_none() && rc.port != well_known =>
+        {
+            let mut r = RouteIr::clone(route);
+            r.action = ActionIr::redirect(RedirectIr {
+                port: Some(rc.port),
+                ..RedirectIr::clone(rd)
+            });
+            Arc::new(r)
+        }
+        _ => route.clone(),
+    }
 }
 
 /// The name of the route answering misdirected requests.
@@ -183,6 +262,7 @@ fn misdirect(rc_name: &str, n: &Neighbours, virtual_hosts: &mut Vec<VirtualHostI
             request_headers: HeaderOpsIr::default(),
             response_headers: HeaderOpsIr::default(),
             cors: None,
+            filters: Vec::new(),
         })],
     };
     virtual_hosts.extend(n.siblings.iter().map(|s| answer_421(s)));
@@ -232,7 +312,7 @@ mod tests {
 
     fn build(i: crate::render::Inputs<'_>) -> Col<'_, Arc<RouteConfigIr>> {
         let u = upstream(i);
-        render_route_configs(u.views, u.attachments, u.rendered)
+        render_route_configs(u.views, u.attachments, u.rendered, u.gateway_policies)
     }
 
     fn run(test: impl FnOnce(&mut Harness<'_, Shape, ()>) + Send + Sync + 'static) {
@@ -346,10 +426,13 @@ mod tests {
                     path_rewrite: None,
                     mirrors: vec![],
                     retry: None,
+                    idle_timeout_ms: None,
+                    auto_host_rewrite: false,
                 }),
                 request_headers: HeaderOpsIr::default(),
                 response_headers: HeaderOpsIr::default(),
                 cors: None,
+                filters: Vec::new(),
             };
             let vhost = |host: &str| VirtualHostIr {
                 name: format!("infra/gw/80/{host}"),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::backends::{TargetFact, TargetIr};
+use super::policies::{RoutePolicy, RuleSel, rule_policy};
 use super::{Col, Failure};
 use crate::ir::*;
 use crate::model::*;
@@ -32,7 +33,10 @@ pub struct Precedence {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct EntryIr {
     pub precedence: Precedence,
+    /// The route with its route-level policies applied.
     pub route: Arc<RouteIr>,
+    /// Those policies merged (for a Gateway-level policy to fill what they leave unset).
+    pub policy: Option<Arc<TrafficRec>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -50,12 +54,15 @@ enum Part {
     Target(TargetFact),
     /// A DirectResponse the route names, if it exists: `(name, (status, body))`.
     Direct(Sym, Option<(u16, Option<String>)>),
+    /// A TrafficPolicy reaching the route.
+    Policy(RoutePolicy),
 }
 
 pub fn render_routes<'s>(
     routes: Col<'s, Arc<HttpRouteRec>>,
     facts: Col<'s, (ObjectKey, TargetFact)>,
     direct_responses: Col<'s, Arc<DirectResponseRec>>,
+    policies: Col<'s, (ObjectKey, RoutePolicy)>,
 ) -> Col<'s, (ObjectKey, Arc<RenderedRoute>)> {
     #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
     enum DrPart {
@@ -109,6 +116,7 @@ pub fn render_routes<'s>(
         .map(|r| (r.key, Part::Route(r)))
         .concat(facts.map(|(k, f)| (k, Part::Target(f))))
         .concat(directs)
+        .concat(policies.map(|(k, p)| (k, Part::Policy(p))))
         .reduce_named("RenderRoutes", |_, parts, out| {
             let Some(route) = parts.iter().find_map(|(p, _)| match p {
                 Part::Route(r) => Some(r),
@@ -156,6 +164,13 @@ impl Context<'_> {
             .unwrap_or_else(|| Err(("BackendNotFound".into(), format!("{key} not resolved"))))
     }
 
+    fn policies(&self) -> impl Iterator<Item = &RoutePolicy> {
+        self.parts.iter().filter_map(|(p, _)| match p {
+            Part::Policy(rp) => Some(rp),
+            _ => None,
+        })
+    }
+
     fn direct(&self, name: Sym) -> Option<(u16, Option<String>)> {
         self.parts.iter().find_map(|(p, _)| match p {
             Part::Direct(n, found) if *n == name => found.clone(),
@@ -171,9 +186,10 @@ impl Context<'_> {
         };
         let r = self.route;
         for (ri, rule) in r.rules.iter().enumerate() {
-            let action = self.rule_action(rule, &mut out);
+            let action = self.rule_action(ri, rule, &mut out);
             let (req, resp) = header_ops(&rule.filters);
             let cors = cors_of(rule).map(Box::new);
+            let policy = rule_policy(self.policies(), ri, rule).map(Arc::new);
             for (mi, m) in rule.matches.iter().enumerate() {
                 let (path_rank, path, len) = match &m.path {
                     PathMatch::Exact(p) => (0, PathMatchIr::Exact(p.clone()), p.len()),
@@ -201,16 +217,21 @@ impl Context<'_> {
                         rule: ri,
                         matcher: mi,
                     },
-                    route: Arc::new(RouteIr {
-                        name: route_name(r.key, ri, mi),
-                        path,
-                        headers,
-                        query: m.query.iter().map(to_header_match).collect(),
-                        action: action.clone(),
-                        request_headers: req.clone(),
-                        response_headers: resp.clone(),
-                        cors: cors.clone(),
-                    }),
+                    route: Arc::new(with_policy(
+                        RouteIr {
+                            name: route_name(r.key, ri, mi),
+                            path,
+                            headers,
+                            query: m.query.iter().map(to_header_match).collect(),
+                            action: action.clone(),
+                            request_headers: req.clone(),
+                            response_headers: resp.clone(),
+                            cors: cors.clone(),
+                            filters: Vec::new(),
+                        },
+                        policy.as_deref(),
+                    )),
+                    policy: policy.clone(),
                 });
             }
         }
@@ -222,7 +243,7 @@ impl Context<'_> {
 
     /// 500 for an invalid rule; else the first redirect or DirectResponse filter; else
     /// forwarding — 500 if a weighted backend fails to resolve or none carries weight.
-    fn rule_action(&self, rule: &RuleRec, out: &mut RenderedRoute) -> ActionIr {
+    fn rule_action(&self, index: usize, rule: &RuleRec, out: &mut RenderedRoute) -> ActionIr {
         let error = ActionIr::Direct {
             status: 500,
             body: None,
@@ -265,6 +286,29 @@ impl Context<'_> {
                                 error.clone()
                             }
                         }
+                    } else if group == KGATEWAY_GROUP && kind == "TrafficPolicy" {
+                        // Applied as the rule's most specific policy; one that does not exist
+                        // may have been a security policy: the rule fails closed.
+                        let found = self.policies().any(|p| {
+                            p.level == AttachLevel::ExtensionRef
+                                && p.rule == RuleSel::Index(index)
+                                && p.policy.key.name == *name
+                        });
+                        if found {
+                            continue;
+                        }
+                        let key = ObjectKey {
+                            ns: self.route.key.ns,
+                            name: *name,
+                        };
+                        fail(
+                            out,
+                            (
+                                "BackendNotFound".into(),
+                                format!("TrafficPolicy {key} not found"),
+                            ),
+                        );
+                        error.clone()
                     } else {
                         fail(
                             out,
@@ -323,7 +367,10 @@ impl Context<'_> {
                 codes: r.codes.clone(),
                 attempts: r.attempts,
                 backoff_ms: r.backoff_ms,
+                on: Vec::new(),
             }),
+            idle_timeout_ms: None,
+            auto_host_rewrite: false,
         };
         for f in &rule.filters {
             match f {
@@ -350,6 +397,14 @@ impl Context<'_> {
         out.targets.extend(targets);
         ActionIr::forward(fwd)
     }
+}
+
+/// `route` with its rule's merged route-level policy applied.
+fn with_policy(mut route: RouteIr, policy: Option<&TrafficRec>) -> RouteIr {
+    if let Some(p) = policy {
+        p.apply(&mut route);
+    }
+    route
 }
 
 fn to_header_match(kv: &KeyValueMatch) -> HeaderMatchIr {
@@ -438,7 +493,8 @@ mod tests {
             i.backends,
             &arrange_grants(i.grants),
         );
-        render_routes(i.routes, targets, i.direct_responses)
+        let policies = crate::render::policies::route_policies(i.policies, i.routes.clone());
+        render_routes(i.routes, targets, i.direct_responses, policies)
     }
 
     fn run(test: impl FnOnce(&mut Harness<'_, (ObjectKey, Summary), ()>) + Send + Sync + 'static) {
@@ -462,6 +518,8 @@ mod tests {
             path_rewrite: None,
             mirrors: vec![],
             retry: None,
+            idle_timeout_ms: None,
+            auto_host_rewrite: false,
         })
     }
 
@@ -553,6 +611,8 @@ mod tests {
                         ..HeaderOpsIr::default()
                     },
                 }],
+                idle_timeout_ms: None,
+                auto_host_rewrite: false,
                 timeout_ms: Some(1000),
                 per_try_timeout_ms: None,
                 host_rewrite: None,
@@ -588,7 +648,9 @@ mod tests {
                             request_headers: request_headers.clone(),
                             response_headers: HeaderOpsIr::default(),
                             cors: None,
+                            filters: Vec::new(),
                         }),
+                        policy: None,
                     },
                     EntryIr {
                         precedence: precedence(0, 2, false, 1, 1),
@@ -616,7 +678,9 @@ mod tests {
                             request_headers,
                             response_headers: HeaderOpsIr::default(),
                             cors: None,
+                            filters: Vec::new(),
                         }),
+                        policy: None,
                     },
                 ],
                 targets: vec![TargetIr {

@@ -212,6 +212,7 @@ pub(crate) struct Upstream<'s> {
     pub views: Col<'s, (ObjectKey, GatewayView)>,
     pub attachments: Col<'s, Attachment>,
     pub rendered: Col<'s, (ObjectKey, Arc<RenderedRoute>)>,
+    pub gateway_policies: Col<'s, (ObjectKey, super::policies::GatewayPolicy)>,
 }
 
 pub(crate) fn upstream(inputs: Inputs<'_>) -> Upstream<'_> {
@@ -230,8 +231,14 @@ pub(crate) fn upstream(inputs: Inputs<'_>) -> Upstream<'_> {
         inputs.backends,
         &grants,
     );
-    let rendered =
-        super::routes::render_routes(inputs.routes.clone(), targets, inputs.direct_responses);
+    let gateway_policies = super::policies::gateway_policies(inputs.policies.clone());
+    let policies = super::policies::route_policies(inputs.policies, inputs.routes.clone());
+    let rendered = super::routes::render_routes(
+        inputs.routes.clone(),
+        targets,
+        inputs.direct_responses,
+        policies,
+    );
     Upstream {
         classes: inputs.classes,
         routes: inputs.routes,
@@ -239,6 +246,7 @@ pub(crate) fn upstream(inputs: Inputs<'_>) -> Upstream<'_> {
         views,
         attachments,
         rendered,
+        gateway_policies,
     }
 }
 
@@ -385,6 +393,7 @@ pub(crate) fn mk_route(
         parent_refs: parents,
         hostnames: Vec::new(),
         rules,
+        labels: Vec::new(),
     }
 }
 

@@ -18,7 +18,7 @@ use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
     CommonTlsContext, DownstreamTlsContext, TlsCertificate,
 };
 use envoy_types::pb::google::protobuf::BoolValue;
-use sluice_dataflow::ir::{FilterChainIr, ListenerIr, TlsCertIr};
+use sluice_dataflow::ir::{FilterChainIr, FilterKind, ListenerIr, TlsCertIr};
 
 use super::{ads_config_source, names, pack, socket_address};
 
@@ -121,21 +121,26 @@ fn http_connection_manager(chain: &FilterChainIr, routes: RouteSpecifier) -> Htt
         stat_prefix: chain.name.clone(),
         codec_type: http_connection_manager::CodecType::Auto.into(),
         route_specifier: Some(routes),
-        // CORS does nothing on routes without a policy (`typed_per_filter_config`).
-        http_filters: vec![
-            HttpFilter {
-                name: names::CORS.to_string(),
-                config_type: Some(http_filter::ConfigType::TypedConfig(pack(&Cors::default()))),
-                ..Default::default()
-            },
-            HttpFilter {
-                name: names::ROUTER.to_string(),
-                config_type: Some(http_filter::ConfigType::TypedConfig(pack(
-                    &Router::default(),
-                ))),
-                ..Default::default()
-            },
-        ],
+        // The policy filters, disabled until a route enables one; CORS does nothing on routes
+        // without a policy (`typed_per_filter_config`).
+        http_filters: FilterKind::ALL
+            .into_iter()
+            .map(super::filters::chain_entry)
+            .chain([
+                HttpFilter {
+                    name: names::CORS.to_string(),
+                    config_type: Some(http_filter::ConfigType::TypedConfig(pack(&Cors::default()))),
+                    ..Default::default()
+                },
+                HttpFilter {
+                    name: names::ROUTER.to_string(),
+                    config_type: Some(http_filter::ConfigType::TypedConfig(pack(
+                        &Router::default(),
+                    ))),
+                    ..Default::default()
+                },
+            ])
+            .collect(),
         // No `strip_port_mode`: the backend must see `Host` as the client sent it (Gateway API
         // conformance checks `Host: foo.example.com:8080` arrives intact). Virtual host matching
         // ignores the port through the route configuration's `ignore_port_in_host_matching`.

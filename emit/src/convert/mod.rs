@@ -4,11 +4,12 @@
 //! Determinism: `encode` must give the same bytes for the same IR in every process. prost
 //! writes fields in a fixed order, and the only source of randomness is map fields (`HashMap`,
 //! iterated in a per-instance random order). The converters leave every map empty except
-//! `Cluster.typed_extension_protocol_options`, which has at most one entry, and one entry has
-//! only one order.
+//! `Cluster.typed_extension_protocol_options`, which has at most one entry, and a route's
+//! `typed_per_filter_config`, which [`route::encode_route_config`] writes in key order.
 
 pub(crate) mod cluster;
 mod endpoint;
+mod filters;
 pub(crate) mod listener;
 mod route;
 
@@ -48,7 +49,7 @@ pub fn to_any(resource: &Resource) -> prost_types::Any {
 pub fn encode(resource: &Resource) -> Vec<u8> {
     match resource {
         Resource::Listener(l) => to_envoy_listener(l).encode_to_vec(),
-        Resource::Route(r) => to_envoy_route_config(r).encode_to_vec(),
+        Resource::Route(r) => route::encode_route_config(&to_envoy_route_config(r)),
         Resource::Cluster(c) => to_envoy_cluster(c).encode_to_vec(),
         Resource::Endpoint(e) => to_envoy_cla(e).encode_to_vec(),
     }

@@ -14,7 +14,8 @@ use envoy_types::pb::envoy::r#type::matcher::v3::{
 };
 use envoy_types::pb::envoy::r#type::v3::{FractionalPercent, fractional_percent};
 use envoy_types::pb::google::protobuf::BoolValue;
-use envoy_types::pb::google::protobuf::{Duration, UInt32Value};
+use envoy_types::pb::google::protobuf::{Any as PbAny, Duration, UInt32Value};
+use prost::Message;
 use sluice_dataflow::ir::{
     ActionIr, CorsIr, ForwardIr, HeaderMatchIr, MirrorIr, PathMatchIr, PathRewriteIr, RedirectIr,
     RetryIr, RouteConfigIr, RouteIr, VirtualHostIr, WeightedClusterIr,
@@ -41,6 +42,40 @@ fn virtual_host(vh: &VirtualHostIr) -> VirtualHost {
     }
 }
 
+/// `rc`'s protobuf bytes with every route's `typed_per_filter_config` written in key order
+/// (prost writes a `HashMap` in its per-instance random order; equal IR must give equal
+/// bytes). Protobuf readers take fields in any order, so each route is its other fields, then
+/// its map entries sorted.
+pub fn encode_route_config(rc: &RouteConfiguration) -> Vec<u8> {
+    use prost::encoding::{WireType, encode_key, encode_varint};
+    fn field(tag: u32, bytes: &[u8], buf: &mut Vec<u8>) {
+        encode_key(tag, WireType::LengthDelimited, buf);
+        encode_varint(bytes.len() as u64, buf);
+        buf.extend_from_slice(bytes);
+    }
+    let mut top = rc.clone();
+    let vhosts = std::mem::take(&mut top.virtual_hosts);
+    let mut buf = top.encode_to_vec();
+    for mut vh in vhosts {
+        let routes = std::mem::take(&mut vh.routes);
+        let mut vh_bytes = vh.encode_to_vec();
+        for mut r in routes {
+            let mut configs: Vec<(String, PbAny)> = r.typed_per_filter_config.drain().collect();
+            configs.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut r_bytes = r.encode_to_vec();
+            for (name, config) in configs {
+                let mut entry = Vec::new();
+                prost::encoding::string::encode(1, &name, &mut entry);
+                prost::encoding::message::encode(2, &config, &mut entry);
+                field(13, &entry, &mut r_bytes);
+            }
+            field(3, &r_bytes, &mut vh_bytes);
+        }
+        field(2, &vh_bytes, &mut buf);
+    }
+    buf
+}
+
 fn route(r: &RouteIr) -> Route {
     Route {
         name: r.name.clone(),
@@ -51,9 +86,14 @@ fn route(r: &RouteIr) -> Route {
         response_headers_to_add: headers_to_add(&r.response_headers),
         response_headers_to_remove: r.response_headers.remove.clone(),
         typed_per_filter_config: r
-            .cors
+            .filters
             .iter()
-            .map(|c| (names::CORS.to_string(), pack(&cors_policy(c))))
+            .map(super::filters::per_route)
+            .chain(
+                r.cors
+                    .iter()
+                    .map(|c| (names::CORS.to_string(), pack(&cors_policy(c)))),
+            )
             .collect(),
         ..Default::default()
     }
@@ -191,12 +231,21 @@ fn route_action(f: &ForwardIr, matched: &PathMatchIr) -> RouteAction {
     let mut action = RouteAction {
         cluster_specifier: Some(cluster_specifier(&f.clusters)),
         timeout: Some(route_timeout(f)),
-        host_rewrite_specifier: f
-            .host_rewrite
-            .clone()
-            .map(route_action::HostRewriteSpecifier::HostRewriteLiteral),
+        host_rewrite_specifier: match (&f.host_rewrite, f.auto_host_rewrite) {
+            (Some(h), _) => Some(route_action::HostRewriteSpecifier::HostRewriteLiteral(
+                h.clone(),
+            )),
+            (None, true) => Some(route_action::HostRewriteSpecifier::AutoHostRewrite(
+                BoolValue { value: true },
+            )),
+            (None, false) => None,
+        },
+        idle_timeout: f.idle_timeout_ms.map(duration_ms),
         request_mirror_policies: f.mirrors.iter().map(mirror_policy).collect(),
-        retry_policy: f.retry.as_ref().map(retry_policy),
+        retry_policy: f
+            .retry
+            .as_ref()
+            .map(|r| retry_policy(r, f.per_try_timeout_ms)),
         ..Default::default()
     };
     match f.path_rewrite.as_ref().map(|p| path_rewrite(p, matched)) {
@@ -208,14 +257,24 @@ fn route_action(f: &ForwardIr, matched: &PathMatchIr) -> RouteAction {
 }
 
 /// Gateway API's rule `retry`: the listed status codes (any 5xx when none is listed),
-/// `attempts` retries (Envoy's default, 1, when unset), `backoff` as the base interval.
-fn retry_policy(r: &RetryIr) -> RetryPolicy {
+/// `attempts` retries (Envoy's default, 1, when unset), `backoff` as the base interval. A
+/// TrafficPolicy's retry names its `retryOn` conditions (the status codes adding
+/// `retriable-status-codes`) and bounds each try by `perTryTimeout`.
+fn retry_policy(r: &RetryIr, per_try_ms: Option<u64>) -> RetryPolicy {
+    let retry_on = if !r.on.is_empty() {
+        let mut on = r.on.clone();
+        if !r.codes.is_empty() && !on.iter().any(|c| c == "retriable-status-codes") {
+            on.push("retriable-status-codes".to_string());
+        }
+        on.join(",")
+    } else if r.codes.is_empty() {
+        "5xx".to_string()
+    } else {
+        "retriable-status-codes".to_string()
+    };
     RetryPolicy {
-        retry_on: if r.codes.is_empty() {
-            "5xx".to_string()
-        } else {
-            "retriable-status-codes".to_string()
-        },
+        retry_on,
+        per_try_timeout: per_try_ms.filter(|&ms| ms > 0).map(duration_ms),
         retriable_status_codes: r.codes.iter().map(|&c| u32::from(c)).collect(),
         num_retries: r.attempts.map(|value| UInt32Value { value }),
         retry_back_off: r
@@ -257,10 +316,12 @@ fn cluster_weight(c: &WeightedClusterIr) -> weighted_cluster::ClusterWeight {
 }
 
 /// Gateway API's default is no timeout, Envoy's 15s: always set one, `0s` meaning disabled.
-/// There are no retries, so the one try is the whole request: the per-try limit (backendRequest)
-/// and the request limit both bound it, and the smaller one wins. `0` disables either limit.
+/// Without retries the one try is the whole request: the per-try limit (backendRequest) and
+/// the request limit both bound it, and the smaller one wins. With retries the per-try limit
+/// goes to the retry policy. `0` disables either limit.
 fn route_timeout(f: &ForwardIr) -> Duration {
-    let limits = [f.timeout_ms, f.per_try_timeout_ms].into_iter().flatten();
+    let per_try = f.per_try_timeout_ms.filter(|_| f.retry.is_none());
+    let limits = [f.timeout_ms, per_try].into_iter().flatten();
     duration_ms(limits.filter(|&ms| ms > 0).min().unwrap_or(0))
 }
 
@@ -282,6 +343,10 @@ fn redirect_action(rd: &RedirectIr, matched: &PathMatchIr) -> RedirectAction {
     use redirect_action::{PathRewriteSpecifier, RedirectResponseCode};
     let path_rewrite_specifier = rd.path.as_ref().and_then(|p| match p {
         PathRewriteIr::Full(path) => Some(PathRewriteSpecifier::PathRedirect(path.clone())),
+        PathRewriteIr::Regex { .. } => match path_rewrite(p, matched) {
+            PathRewrite::Regex(r) => Some(PathRewriteSpecifier::RegexRewrite(r)),
+            _ => None,
+        },
         PathRewriteIr::Prefix(_) => match path_rewrite(p, matched) {
             PathRewrite::Keep => None,
             PathRewrite::Prefix(p) => Some(PathRewriteSpecifier::PrefixRewrite(p)),
@@ -351,6 +416,15 @@ fn path_rewrite(rewrite: &PathRewriteIr, matched: &PathMatchIr) -> PathRewrite {
     };
     let replacement = match rewrite {
         PathRewriteIr::Full(path) => return full(path),
+        PathRewriteIr::Regex {
+            pattern,
+            substitution,
+        } => {
+            return PathRewrite::Regex(RegexMatchAndSubstitute {
+                pattern: Some(regex(pattern)),
+                substitution: substitution.clone(),
+            });
+        }
         PathRewriteIr::Prefix(p) => p.trim_end_matches('/'),
     };
     let prefix = match matched {

@@ -4,9 +4,10 @@
 //! * GatewayClass and Gateway statuses belong to their controller: `conditions` (and a
 //!   Gateway's `listeners`) are replaced as a whole (other fields, like `addresses`, are left
 //!   alone by the merge patch).
-//! * A route's `status.parents` is shared by every controller its parents belong to: entries
-//!   with our `controllerName` are replaced by the IR's, the others kept as they are. A
-//!   status delete removes our entries.
+//! * A route's `status.parents` (and a kgateway policy's `status.ancestors`) is shared by
+//!   every controller involved: entries with our `controllerName` are replaced by the IR's,
+//!   the others kept as they are. A status delete removes our entries.
+//! * GatewayExtension and GatewayParameters `conditions` are replaced as a whole.
 //! * A condition keeps its `lastTransitionTime` while its `status` stays the same (matched by
 //!   `type`, within the same listener (by `name`) or parent (by `parentRef` and
 //!   `controllerName`)); a new condition, or one whose status changed, gets `now`.
@@ -20,6 +21,8 @@ pub fn owned_fields(kind: StatusKind) -> &'static [&'static str] {
         StatusKind::GatewayClass => &["conditions"],
         StatusKind::Gateway => &["conditions", "listeners"],
         StatusKind::HTTPRoute => &["parents"],
+        StatusKind::Kgateway(k) if k.has_ancestors() => &["ancestors"],
+        StatusKind::Kgateway(_) => &["conditions"],
     }
 }
 
@@ -41,7 +44,9 @@ pub fn desired_status(
     now: &str,
 ) -> Option<Map<String, Value>> {
     match kind {
-        StatusKind::GatewayClass | StatusKind::Gateway => {
+        StatusKind::GatewayClass | StatusKind::Gateway | StatusKind::Kgateway(_)
+            if owned_fields(kind) != ["ancestors"] =>
+        {
             let mut new = ir_json(ir?);
             stamp_conditions(&mut new, current, now);
             let old_listeners = current.get("listeners").and_then(Value::as_array);
@@ -61,10 +66,18 @@ pub fn desired_status(
             }
             Some(out)
         }
-        StatusKind::HTTPRoute => {
+        _ => {
+            // Route `parents` and policy `ancestors` are shared by every controller involved:
+            // only entries with our `controllerName` are ours.
+            let field = owned_fields(kind)[0];
+            let reference = if field == "parents" {
+                "parentRef"
+            } else {
+                "ancestorRef"
+            };
             let empty = Vec::new();
             let old_parents = current
-                .get("parents")
+                .get(field)
                 .and_then(Value::as_array)
                 .unwrap_or(&empty);
             let is_ours = |p: &Value| {
@@ -78,13 +91,13 @@ pub fn desired_status(
             if let Some(ir) = ir {
                 let new = ir_json(ir);
                 for mut parent in new
-                    .get("parents")
+                    .get(field)
                     .and_then(Value::as_array)
                     .cloned()
                     .unwrap_or_default()
                 {
                     let old = old_parents.iter().find(|o| {
-                        o.get("parentRef") == parent.get("parentRef")
+                        o.get(reference) == parent.get(reference)
                             && o.get("controllerName") == parent.get("controllerName")
                     });
                     stamp_conditions(&mut parent, old.unwrap_or(&Value::Null), now);
@@ -92,7 +105,7 @@ pub fn desired_status(
                 }
             }
             let mut out = Map::new();
-            out.insert("parents".to_owned(), Value::Array(parents));
+            out.insert(field.to_owned(), Value::Array(parents));
             Some(out)
         }
     }

@@ -8,7 +8,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::Value;
 use sluice_dataflow::ir::{StatusIr, StatusKey, StatusKind};
-use sluice_dataflow::model::DEFAULT_CONTROLLER_NAME;
+use sluice_dataflow::model::{DEFAULT_CONTROLLER_NAME, PolicyKind};
 use sluice_dataflow::output::OutputBatch;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
@@ -228,7 +228,8 @@ impl StatusWriter {
             // Route parents are shared with other controllers: write only over what we read.
             let rv = match key.kind {
                 StatusKind::HTTPRoute => current.resource_version.as_deref(),
-                StatusKind::GatewayClass | StatusKind::Gateway => None,
+                StatusKind::Kgateway(k) if k.has_ancestors() => current.resource_version.as_deref(),
+                StatusKind::GatewayClass | StatusKind::Gateway | StatusKind::Kgateway(_) => None,
             };
             let patch = merge_patch(&desired, rv);
             let params = PatchParams {
@@ -323,15 +324,27 @@ fn describe(key: &StatusKey) -> String {
     }
 }
 
-/// The Gateway API resource of a status kind.
+/// The API resource of a status kind.
 pub fn status_resource(kind: StatusKind) -> ApiResource {
-    let plural = match kind {
-        StatusKind::GatewayClass => "gatewayclasses",
-        StatusKind::Gateway => "gateways",
-        StatusKind::HTTPRoute => "httproutes",
+    let (group, version, plural) = match kind {
+        StatusKind::GatewayClass => ("gateway.networking.k8s.io", "v1", "gatewayclasses"),
+        StatusKind::Gateway => ("gateway.networking.k8s.io", "v1", "gateways"),
+        StatusKind::HTTPRoute => ("gateway.networking.k8s.io", "v1", "httproutes"),
+        StatusKind::Kgateway(k) => (
+            "gateway.kgateway.dev",
+            "v1alpha1",
+            match k {
+                PolicyKind::TrafficPolicy => "trafficpolicies",
+                PolicyKind::ListenerPolicy => "listenerpolicies",
+                PolicyKind::HTTPListenerPolicy => "httplistenerpolicies",
+                PolicyKind::BackendConfigPolicy => "backendconfigpolicies",
+                PolicyKind::GatewayExtension => "gatewayextensions",
+                PolicyKind::GatewayParameters => "gatewayparameters",
+            },
+        ),
     };
     ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", kind.as_str()),
+        &GroupVersionKind::gvk(group, version, kind.as_str()),
         plural,
     )
 }
@@ -340,7 +353,7 @@ fn status_api(client: &kube::Client, key: &StatusKey) -> Api<DynamicObject> {
     let resource = status_resource(key.kind);
     match key.kind {
         StatusKind::GatewayClass => Api::all_with(client.clone(), &resource),
-        StatusKind::Gateway | StatusKind::HTTPRoute => {
+        StatusKind::Gateway | StatusKind::HTTPRoute | StatusKind::Kgateway(_) => {
             Api::namespaced_with(client.clone(), &key.namespace, &resource)
         }
     }

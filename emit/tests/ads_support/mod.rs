@@ -92,10 +92,13 @@ pub fn mk_route_config(name: &str, clusters: &[&str]) -> Resource {
                 path_rewrite: None,
                 mirrors: Vec::new(),
                 retry: None,
+                idle_timeout_ms: None,
+                auto_host_rewrite: false,
             }),
             request_headers: HeaderOpsIr::default(),
             response_headers: HeaderOpsIr::default(),
             cors: None,
+            filters: Vec::new(),
         })
         .map(Arc::new)
         .collect();

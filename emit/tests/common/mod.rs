@@ -52,6 +52,8 @@ pub fn mk_forward(clusters: Vec<WeightedClusterIr>) -> ForwardIr {
         path_rewrite: None,
         mirrors: Vec::new(),
         retry: None,
+        idle_timeout_ms: None,
+        auto_host_rewrite: false,
     }
 }
 
@@ -65,6 +67,7 @@ pub fn mk_route(name: &str, path: PathMatchIr, action: ActionIr) -> RouteIr {
         request_headers: HeaderOpsIr::default(),
         response_headers: HeaderOpsIr::default(),
         cors: None,
+        filters: Vec::new(),
     }
 }
 

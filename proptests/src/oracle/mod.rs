@@ -20,6 +20,7 @@ mod attach;
 mod backends;
 mod gateways;
 mod hostname;
+mod policies;
 mod precedence;
 mod resources;
 mod rules;
@@ -60,6 +61,7 @@ pub struct World<'a> {
     pub namespaces: Vec<&'a NamespaceRec>,
     pub backends: Vec<&'a BackendRec>,
     pub direct_responses: Vec<&'a DirectResponseRec>,
+    pub policies: Vec<&'a PolicyRec>,
 }
 
 impl<'a> World<'a> {
@@ -77,6 +79,7 @@ impl<'a> World<'a> {
                 Record::Namespace(x) => w.namespaces.push(x),
                 Record::Backend(x) => w.backends.push(x),
                 Record::DirectResponse(x) => w.direct_responses.push(x),
+                Record::Policy(x) => w.policies.push(x),
             }
         }
         w

@@ -10,7 +10,7 @@ use super::attach::Parent;
 use super::gateways::OurGateway;
 use super::hostname::within;
 use super::rules::{self, Entry, RenderedRoute};
-use super::{World, backends, precedence};
+use super::{World, backends, policies, precedence};
 
 pub fn render(
     world: &World<'_>,
@@ -44,7 +44,17 @@ pub fn render(
             };
             for (section, members) in groups {
                 let rc_name = route_config_name(g.rec.key, port, section);
-                let mut vhosts = virtual_hosts(&rc_name, gi, &members, parents, &rendered);
+                let names: Vec<Sym> = members.iter().map(|&li| g.listeners[li].rec.name).collect();
+                let gateway_policies = policies::gateway_level(world, g.rec.key, &names);
+                let mut vhosts = virtual_hosts(
+                    &rc_name,
+                    gi,
+                    &members,
+                    parents,
+                    &rendered,
+                    &gateway_policies,
+                );
+                listener_port_redirects(&mut vhosts, port, https);
                 if https {
                     let own = g.listeners[members[0]].rec.hostname.as_deref();
                     let siblings: Vec<&str> = listeners
@@ -140,6 +150,7 @@ fn misdirect(rc_name: &str, own: Option<&str>, siblings: &[&str], vhosts: &mut V
             request_headers: HeaderOpsIr::default(),
             response_headers: HeaderOpsIr::default(),
             cors: None,
+            filters: Vec::new(),
         })],
     };
     for s in &siblings {
@@ -147,6 +158,28 @@ fn misdirect(rc_name: &str, own: Option<&str>, siblings: &[&str], vhosts: &mut V
     }
     if own.is_some() {
         vhosts.push(answer_421("*"));
+    }
+}
+
+/// Gateway API: a redirect naming neither scheme nor port goes to the listener's port, left
+/// out of `Location` when it is the listener protocol's well-known one (80, 443).
+fn listener_port_redirects(vhosts: &mut [VirtualHostIr], port: u16, https: bool) {
+    if port == if https { 443 } else { 80 } {
+        return;
+    }
+    for vh in vhosts {
+        for r in &mut vh.routes {
+            if let ActionIr::Redirect(rd) = &r.action
+                && rd.scheme.is_none()
+                && rd.port.is_none()
+            {
+                let mut route = (**r).clone();
+                if let ActionIr::Redirect(rd) = &mut route.action {
+                    rd.port = Some(port);
+                }
+                *r = std::sync::Arc::new(route);
+            }
+        }
     }
 }
 
@@ -162,6 +195,7 @@ fn virtual_hosts(
     members: &[usize],
     parents: &[Parent<'_>],
     rendered: &BTreeMap<ObjectKey, RenderedRoute<'_>>,
+    gateway_policies: &[(AttachLevel, &PolicyRec)],
 ) -> Vec<VirtualHostIr> {
     let mut hosts: BTreeMap<String, BTreeMap<String, (&HttpRouteRec, &Entry<'_>)>> =
         BTreeMap::new();
@@ -191,7 +225,10 @@ fn virtual_hosts(
                 domains: vec![host],
                 routes: entries
                     .into_iter()
-                    .map(|(_, e)| std::sync::Arc::new(e.route.clone()))
+                    .map(|(_, e)| {
+                        let all = e.policies.iter().chain(gateway_policies).copied().collect();
+                        std::sync::Arc::new(policies::serve(&e.route, all))
+                    })
                     .collect(),
             }
         })

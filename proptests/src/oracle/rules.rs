@@ -12,7 +12,10 @@ pub struct Entry<'a> {
     pub rule: usize,
     pub matcher: usize,
     pub m: &'a MatchRec,
+    /// Before any policy.
     pub route: RouteIr,
+    /// The TrafficPolicies reaching the rule from the route's side.
+    pub policies: Vec<(AttachLevel, &'a PolicyRec)>,
 }
 
 #[derive(Debug)]
@@ -24,7 +27,7 @@ pub struct RenderedRoute<'a> {
     pub resolved: Result<(), Failure>,
 }
 
-pub fn render_route<'a>(world: &World<'_>, route: &'a HttpRouteRec) -> RenderedRoute<'a> {
+pub fn render_route<'a>(world: &World<'a>, route: &'a HttpRouteRec) -> RenderedRoute<'a> {
     let mut out = RenderedRoute {
         entries: Vec::new(),
         targets: Vec::new(),
@@ -32,6 +35,7 @@ pub fn render_route<'a>(world: &World<'_>, route: &'a HttpRouteRec) -> RenderedR
     };
     for (ri, rule) in route.rules.iter().enumerate() {
         let action = rule_action(world, route, rule, &mut out);
+        let policies = super::policies::route_level(world, route, ri);
         let (request_headers, response_headers) = header_ops(&rule.filters);
         // A valid rule's CORS filter (an invalid rule answers 500 before any filter).
         let cors = rule
@@ -54,6 +58,7 @@ pub fn render_route<'a>(world: &World<'_>, route: &'a HttpRouteRec) -> RenderedR
                 rule: ri,
                 matcher: mi,
                 m,
+                policies: policies.clone(),
                 route: RouteIr {
                     name: route_name(route.key, ri, mi),
                     path: match &m.path {
@@ -76,6 +81,7 @@ pub fn render_route<'a>(world: &World<'_>, route: &'a HttpRouteRec) -> RenderedR
                     request_headers: request_headers.clone(),
                     response_headers: response_headers.clone(),
                     cors: cors.clone().map(Box::new),
+                    filters: Vec::new(),
                 },
             });
         }
@@ -147,6 +153,20 @@ fn rule_action(
                             INTERNAL_ERROR
                         }
                     }
+                } else if group == KGATEWAY_GROUP && kind == "TrafficPolicy" {
+                    if super::policies::extension_exists(world, route, *name) {
+                        continue;
+                    }
+                    let key = ObjectKey {
+                        ns: route.key.ns,
+                        name: *name,
+                    };
+                    fail(
+                        out,
+                        "BackendNotFound",
+                        format!("TrafficPolicy {key} not found"),
+                    );
+                    INTERNAL_ERROR
                 } else {
                     fail(
                         out,
@@ -171,7 +191,10 @@ fn rule_action(
             codes: r.codes.clone(),
             attempts: r.attempts,
             backoff_ms: r.backoff_ms,
+            on: Vec::new(),
         }),
+        idle_timeout_ms: None,
+        auto_host_rewrite: false,
     };
     let mut targets = Vec::new();
     let mut broken = false;

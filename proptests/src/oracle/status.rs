@@ -17,6 +17,22 @@ pub fn render(
     parents: &[Parent<'_>],
     out: &mut Snapshot,
 ) {
+    let ours: Vec<ObjectKey> = gateways.iter().map(|g| g.rec.key).collect();
+    for p in &world.policies {
+        let reached = super::policies::reached_gateways(world, p, &ours);
+        out.statuses.insert(
+            StatusKey {
+                kind: StatusKind::Kgateway(p.kind),
+                namespace: p.key.ns.to_string(),
+                name: p.key.name.to_string(),
+            },
+            std::sync::Arc::new(sluice_dataflow::render::policies::status_of(
+                p,
+                reached.into_iter(),
+                &config.controller_name,
+            )),
+        );
+    }
     for c in world
         .classes
         .iter()

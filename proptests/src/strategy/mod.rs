@@ -7,6 +7,7 @@
 //!  route    HTTPRoute: parentRefs, hostnames, rules, matches, filters, backendRefs
 //!  backend  Service, EndpointSlice, Backend, DirectResponse
 //!  grant    ReferenceGrant
+//!  policy   TrafficPolicy at every attachment level; the kinds not translated yet
 //!  world    world(): one of everything, unique keys, linked (Targets); record_of(kind); rekey
 //!  changes  script() of steps → materialize(world, script) → epochs of InputEvents
 //! ```
@@ -25,6 +26,7 @@ mod changes;
 mod gateway;
 mod grant;
 mod names;
+mod policy;
 mod route;
 mod world;
 
@@ -37,6 +39,7 @@ pub use gateway::{
 };
 pub use grant::reference_grant;
 pub use names::*;
+pub use policy::policy;
 pub use route::{CREATED, http_route, http_route_with_key};
 pub use world::{
     Links, RECORD_LINK_PICKS, Targets, any_record, dedup_by_key, link, links, record_kind,

@@ -8,7 +8,7 @@
 use proptest::prelude::*;
 use proptest::sample::select;
 use sluice_dataflow::input::{RecordKey, RecordKind};
-use sluice_dataflow::model::{DEFAULT_CONTROLLER_NAME, NamespaceRec, ObjectKey, Sym};
+use sluice_dataflow::model::{DEFAULT_CONTROLLER_NAME, NamespaceRec, ObjectKey, PolicyKind, Sym};
 use std::collections::BTreeMap;
 
 pub const NAMESPACES: [&str; 3] = ["ns-a", "ns-b", "ns-c"];
@@ -39,6 +39,10 @@ pub const SECRETS: [&str; 2] = ["tls-1", "tls-2"];
 pub const BACKENDS: [&str; 1] = ["be-1"];
 pub const DIRECT_RESPONSES: [&str; 2] = ["dr-1", "dr-2"];
 pub const GRANTS: [&str; 2] = ["rg-1", "rg-2"];
+/// Policy-like objects of every kind are named from these.
+pub const POLICIES: [&str; 2] = ["tp-1", "tp-2"];
+/// Labels routes carry and policies select on.
+pub const POLICY_LABELS: [(&str, &str); 2] = [("app", "shop"), ("tier", "web")];
 
 /// The name of the listener at `index` in its Gateway.
 pub fn listener_name(index: usize) -> Sym {
@@ -145,6 +149,9 @@ pub fn all_keys() -> Vec<RecordKey> {
         &owned(&DIRECT_RESPONSES),
         &mut out,
     );
+    for kind in PolicyKind::ALL {
+        namespaced(RecordKind::Policy(kind), &owned(&POLICIES), &mut out);
+    }
     out
 }
 

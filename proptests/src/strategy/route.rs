@@ -15,8 +15,9 @@ use sluice_dataflow::model::{
 };
 
 use super::names::{
-    BACKENDS, DIRECT_RESPONSES, HOSTNAMES, PATHS, ROUTES, SECTION_NAMES, SERVICES, gateway_name,
-    hostname, key_in, ns_choice, parent_ns_choice, path, resolve_ns, service_name,
+    BACKENDS, DIRECT_RESPONSES, HOSTNAMES, PATHS, POLICIES, POLICY_LABELS, ROUTES, SECTION_NAMES,
+    SERVICES, gateway_name, hostname, key_in, ns_choice, parent_ns_choice, path, resolve_ns,
+    service_name,
 };
 
 /// Seconds since the epoch; a range of three so that creation-time ties happen.
@@ -230,7 +231,10 @@ fn filter_parts(own: &'static str) -> impl Strategy<Value = FilterParts> {
         (redirect, modifier()),
         (prop::option::of(Just("rewritten.example.com")), modifier()),
         mirror,
-        (select(&DIRECT_RESPONSES[..]), any::<bool>().prop_map(cors)),
+        (
+            prop_oneof![2 => select(&DIRECT_RESPONSES[..]), 1 => select(&POLICIES[..])],
+            any::<bool>().prop_map(cors),
+        ),
     )
         .prop_map(
             |(
@@ -322,7 +326,12 @@ impl FilterParts {
                 FilterKind::Cors => FilterRec::Cors(self.cors.clone()),
                 FilterKind::Extension => FilterRec::Extension {
                     group: KGATEWAY_GROUP.into(),
-                    kind: "DirectResponse".into(),
+                    kind: if POLICIES.contains(&self.extension) {
+                        "TrafficPolicy"
+                    } else {
+                        "DirectResponse"
+                    }
+                    .into(),
                     name: Sym::new(self.extension),
                 },
             })
@@ -399,9 +408,10 @@ pub fn http_route_with_key(key: ObjectKey) -> impl Strategy<Value = HttpRouteRec
         parent_refs,
         prop::sample::subsequence(HOSTNAMES.to_vec(), 0..=2),
         prop::collection::vec(rule(own), 1..=3),
+        prop::sample::subsequence(POLICY_LABELS.to_vec(), 0..=2),
     )
         .prop_map(
-            move |(generation, created, parent_refs, hostnames, mut rules)| {
+            move |(generation, created, parent_refs, hostnames, mut rules, labels)| {
                 for (i, rule) in rules.iter_mut().enumerate() {
                     if rule.name.is_some() {
                         rule.name = Some(format!("rule-{i}"));
@@ -414,6 +424,10 @@ pub fn http_route_with_key(key: ObjectKey) -> impl Strategy<Value = HttpRouteRec
                     parent_refs,
                     hostnames: hostnames.into_iter().map(str::to_string).collect(),
                     rules,
+                    labels: labels
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
                 }
             },
         )

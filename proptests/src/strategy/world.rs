@@ -10,11 +10,11 @@
 
 use proptest::collection::vec;
 use proptest::prelude::*;
-use proptest::sample::Index;
+use proptest::sample::{Index, select};
 use sluice_dataflow::input::{Record, RecordKey, RecordKind};
 use sluice_dataflow::model::{
-    BackendTarget, FilterRec, GATEWAY_GROUP, KGATEWAY_GROUP, ObjectKey, ReferenceGrantRec,
-    ServicePortRec, ServiceRec, Sym,
+    BackendTarget, FilterRec, GATEWAY_GROUP, KGATEWAY_GROUP, ObjectKey, PolicyKind,
+    ReferenceGrantRec, ServicePortRec, ServiceRec, Sym,
 };
 use std::collections::BTreeSet;
 
@@ -24,6 +24,7 @@ use super::backend::{
 use super::gateway::{gateway, gateway_class, gateway_classes, secret};
 use super::grant::reference_grant;
 use super::names::{any_namespace_rec, namespace_recs};
+use super::policy::policy;
 use super::route::http_route;
 
 /// A world: all three Namespaces, usually our GatewayClass, and a handful of every other kind,
@@ -40,10 +41,11 @@ pub fn world() -> impl Strategy<Value = Vec<Record>> {
         vec(secret(), 2..=4),
         vec(backend(), 0..=2),
         vec(direct_response(), 0..=2),
+        vec(policy(), 0..=3),
         links(LINK_PICKS),
     )
         .prop_map(
-            |(ns, classes, gws, routes, svcs, slices, grants, secrets, bes, drs, picks)| {
+            |(ns, classes, gws, routes, svcs, slices, grants, secrets, bes, drs, pols, picks)| {
                 let records = ns
                     .into_iter()
                     .map(Record::from)
@@ -55,7 +57,8 @@ pub fn world() -> impl Strategy<Value = Vec<Record>> {
                     .chain(grants.into_iter().map(Record::from))
                     .chain(secrets.into_iter().map(Record::from))
                     .chain(bes.into_iter().map(Record::from))
-                    .chain(drs.into_iter().map(Record::from));
+                    .chain(drs.into_iter().map(Record::from))
+                    .chain(pols.into_iter().map(Record::from));
                 link(dedup_by_key(records), &picks)
             },
         )
@@ -301,6 +304,21 @@ pub fn record_of(kind: RecordKind) -> BoxedStrategy<Record> {
         RecordKind::Namespace => any_namespace_rec().prop_map(Record::from).boxed(),
         RecordKind::Backend => backend().prop_map(Record::from).boxed(),
         RecordKind::DirectResponse => direct_response().prop_map(Record::from).boxed(),
+        RecordKind::Policy(kind) => policy()
+            .prop_map(move |mut p| {
+                if p.kind != kind {
+                    p.kind = kind;
+                    if kind != PolicyKind::TrafficPolicy {
+                        p.traffic = None;
+                        p.selectors.clear();
+                    }
+                    if !kind.has_ancestors() {
+                        p.targets.clear();
+                    }
+                }
+                Record::from(p)
+            })
+            .boxed(),
     }
 }
 
@@ -317,6 +335,8 @@ pub fn record_kind() -> impl Strategy<Value = RecordKind> {
         1 => Just(RecordKind::GatewayClass),
         1 => Just(RecordKind::Backend),
         1 => Just(RecordKind::DirectResponse),
+        3 => Just(RecordKind::Policy(PolicyKind::TrafficPolicy)),
+        1 => select(&PolicyKind::ALL[1..]).prop_map(RecordKind::Policy),
     ]
 }
 
@@ -417,6 +437,11 @@ pub fn rekey(record: Record, to: RecordKey) -> Record {
             Record::from(r)
         }
         Record::DirectResponse(r) => {
+            let mut r = std::sync::Arc::unwrap_or_clone(r);
+            r.key = to.key;
+            Record::from(r)
+        }
+        Record::Policy(r) => {
             let mut r = std::sync::Arc::unwrap_or_clone(r);
             r.key = to.key;
             Record::from(r)

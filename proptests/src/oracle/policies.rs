@@ -1,0 +1,142 @@
+//! TrafficPolicy attachment, read from kgateway's rules rather than from the operators: a
+//! policy reaches a rule through a rule's `ExtensionRef` filter, a `targetRef` or
+//! `targetSelector` naming the route (with the rule's name as `sectionName`, or the whole
+//! route), or a `targetRef` naming the Gateway (or one of its listeners) the route is served
+//! on; all in the policy's namespace. The policies reaching a rule on a listener are folded
+//! at once, most specific level first (the record's declared merge is shared), and the result
+//! fills the rule's raw route.
+
+use sluice_dataflow::ir::*;
+use sluice_dataflow::model::*;
+
+use super::World;
+
+fn traffic<'a, 'w>(world: &'w World<'a>) -> impl Iterator<Item = &'a PolicyRec> + 'w {
+    world
+        .policies
+        .iter()
+        .copied()
+        .filter(|p| p.kind == PolicyKind::TrafficPolicy)
+}
+
+/// The policies that reach rule `ri` of `route` from the route's side.
+pub fn route_level<'a>(
+    world: &World<'a>,
+    route: &HttpRouteRec,
+    ri: usize,
+) -> Vec<(AttachLevel, &'a PolicyRec)> {
+    let rule = &route.rules[ri];
+    let mut out = Vec::new();
+    for p in traffic(world).filter(|p| p.key.ns == route.key.ns) {
+        let section_level = |section: &Option<String>| match section {
+            None => Some(AttachLevel::Route),
+            Some(s) if rule.name.as_deref() == Some(s.as_str()) => Some(AttachLevel::Rule),
+            Some(_) => None,
+        };
+        for t in &p.targets {
+            if t.kind == TargetKind::HTTPRoute
+                && t.name == route.key.name
+                && let Some(level) = section_level(&t.section)
+            {
+                out.push((level, p));
+            }
+        }
+        for s in &p.selectors {
+            if s.kind == TargetKind::HTTPRoute
+                && s.labels.iter().all(|l| route.labels.contains(l))
+                && let Some(level) = section_level(&s.section)
+            {
+                out.push((level, p));
+            }
+        }
+        let named_here = rule.filters.iter().any(|f| {
+            matches!(f, FilterRec::Extension { group, kind, name }
+                if group == KGATEWAY_GROUP && kind == "TrafficPolicy" && *name == p.key.name)
+        });
+        if named_here {
+            out.push((AttachLevel::ExtensionRef, p));
+        }
+    }
+    out
+}
+
+/// The policies that reach what a route configuration of `gateway` serves, whose listeners
+/// are `listeners`.
+pub fn gateway_level<'a>(
+    world: &World<'a>,
+    gateway: ObjectKey,
+    listeners: &[Sym],
+) -> Vec<(AttachLevel, &'a PolicyRec)> {
+    let mut out = Vec::new();
+    for p in traffic(world).filter(|p| p.key.ns == gateway.ns) {
+        for t in &p.targets {
+            if t.kind != TargetKind::Gateway || t.name != gateway.name {
+                continue;
+            }
+            match &t.section {
+                None => out.push((AttachLevel::Gateway, p)),
+                Some(s) if listeners.iter().any(|l| l.as_str() == s) => {
+                    out.push((AttachLevel::Listener, p))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    out
+}
+
+/// `route` as served: every policy reaching it folded in priority order, then applied.
+pub fn serve(route: &RouteIr, policies: Vec<(AttachLevel, &PolicyRec)>) -> RouteIr {
+    let mut r = route.clone();
+    if let Some(merged) = merge_in_order(policies) {
+        merged.apply(&mut r);
+    }
+    r
+}
+
+/// Whether `route` can see the TrafficPolicy its rule's `ExtensionRef` names.
+pub fn extension_exists(world: &World<'_>, route: &HttpRouteRec, name: Sym) -> bool {
+    traffic(world).any(|p| p.key.ns == route.key.ns && p.key.name == name)
+}
+
+/// The Gateways of ours each policy reaches: named by a `targetRef`, or a parent of a route
+/// it reaches.
+pub fn reached_gateways(world: &World<'_>, p: &PolicyRec, ours: &[ObjectKey]) -> Vec<ObjectKey> {
+    if p.kind != PolicyKind::TrafficPolicy {
+        return Vec::new();
+    }
+    let mut out: Vec<ObjectKey> = Vec::new();
+    for t in &p.targets {
+        if t.kind == TargetKind::Gateway {
+            out.push(ObjectKey {
+                ns: p.key.ns,
+                name: t.name,
+            });
+        }
+    }
+    for route in &world.routes {
+        let reaches = (0..route.rules.len())
+            .any(|ri| route_level(world, route, ri).iter().any(|(_, q)| q.key == p.key))
+            // A targetRef or selector naming a rule the route does not have still reaches
+            // the route for status.
+            || p.targets.iter().any(|t| t.kind == TargetKind::HTTPRoute && t.name == route.key.name && p.key.ns == route.key.ns)
+            || p.selectors.iter().any(|s| {
+                s.kind == TargetKind::HTTPRoute
+                    && p.key.ns == route.key.ns
+                    && s.labels.iter().all(|l| route.labels.contains(l))
+            });
+        if reaches {
+            out.extend(
+                route
+                    .parent_refs
+                    .iter()
+                    .filter(|r| r.is_gateway())
+                    .map(|r| r.gateway),
+            );
+        }
+    }
+    out.retain(|g| ours.contains(g));
+    out.sort();
+    out.dedup();
+    out
+}

@@ -1,0 +1,252 @@
+//! kgateway policies: TrafficPolicies attached at every level (Gateway, listener, route,
+//! rule, label selector; rules also name them in `ExtensionRef` filters), with weights, ages,
+//! `disable`, and a deny standing for a security sub-policy sluice cannot enforce; and the
+//! policy kinds sluice does not translate yet. One row per sub-policy, a few values each.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use proptest::sample::select;
+use sluice_dataflow::ir::{FilterKind, HttpFilterIr, RetryIr};
+use sluice_dataflow::model::*;
+
+use super::names::{GATEWAYS, POLICIES, POLICY_LABELS, ROUTES, key_in};
+
+fn target() -> impl Strategy<Value = PolicyTarget> {
+    let route = (
+        select(&ROUTES[..4]),
+        select(&[None, None, Some("rule-0"), Some("rule-1")][..]),
+    )
+        .prop_map(|(name, section)| PolicyTarget {
+            kind: TargetKind::HTTPRoute,
+            name: Sym::new(name),
+            section: section.map(str::to_string),
+        });
+    let gateway = (
+        select(&GATEWAYS[..]),
+        select(&[None, None, Some("l-0"), Some("l-1")][..]),
+    )
+        .prop_map(|(name, section)| PolicyTarget {
+            kind: TargetKind::Gateway,
+            name: Sym::new(name),
+            section: section.map(str::to_string),
+        });
+    let other = Just(PolicyTarget {
+        kind: TargetKind::Other {
+            group: "gateway.networking.k8s.io".into(),
+            kind: "GRPCRoute".into(),
+        },
+        name: Sym::new("r-1"),
+        section: None,
+    });
+    prop_oneof![4 => route, 3 => gateway, 1 => other]
+}
+
+fn selector() -> impl Strategy<Value = PolicySelector> {
+    (
+        prop::sample::subsequence(POLICY_LABELS.to_vec(), 1..=2),
+        select(&[None, None, Some("rule-0")][..]),
+    )
+        .prop_map(|(labels, section)| PolicySelector {
+            kind: TargetKind::HTTPRoute,
+            labels: labels
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            section: section.map(str::to_string),
+        })
+}
+
+fn toggle<T: std::fmt::Debug + Clone + 'static>(
+    on: impl Strategy<Value = T> + 'static,
+) -> impl Strategy<Value = Option<Toggle<T>>> {
+    prop_oneof![4 => Just(None), 2 => on.prop_map(|v| Some(Toggle::On(v))), 1 => Just(Some(Toggle::Off))]
+}
+
+fn headers() -> impl Strategy<Value = Option<HeaderMods>> {
+    prop::option::weighted(
+        0.3,
+        (
+            select(&["x-policy", "x-route", "x-other"][..]),
+            select(&["1", "2"][..]),
+            any::<bool>(),
+        )
+            .prop_map(|(name, value, remove)| HeaderMods {
+                set: vec![(name.to_string(), value.to_string())],
+                add: Vec::new(),
+                remove: if remove {
+                    vec!["x-remove".into()]
+                } else {
+                    Vec::new()
+                },
+            }),
+    )
+}
+
+/// The sub-policies served by HTTP filters: one row per filter kind.
+fn filters() -> impl Strategy<Value = BTreeMap<FilterKind, Toggle<HttpFilterIr>>> {
+    let rate = toggle(
+        (select(&[1u32, 10][..]), select(&[100u32, 50][..])).prop_map(|(max, enforced)| {
+            HttpFilterIr::LocalRateLimit {
+                max_tokens: max,
+                tokens_per_fill: 1,
+                fill_interval_ms: 1000,
+                enabled_pct: 100,
+                enforced_pct: enforced,
+            }
+        }),
+    );
+    let fault = toggle(
+        select(&[(Some(100u64), None), (None, Some(503u16))][..]).prop_map(
+            |(delay_ms, abort_status)| HttpFilterIr::Fault {
+                delay_ms,
+                delay_ppm: if delay_ms.is_some() { 1_000_000 } else { 0 },
+                abort_status,
+                abort_ppm: if abort_status.is_some() { 500_000 } else { 0 },
+                response_kbps: None,
+                max_active: None,
+            },
+        ),
+    );
+    let basic =
+        toggle(
+            select(&["u:{SHA}x", "v:{SHA}y"][..]).prop_map(|h| HttpFilterIr::BasicAuth {
+                htpasswd: h.to_string(),
+            }),
+        );
+    let buffer = toggle(
+        select(&[1024u64, 1 << 20][..]).prop_map(|max_bytes| HttpFilterIr::Buffer { max_bytes }),
+    );
+    (rate, fault, basic, buffer).prop_map(|(rate, fault, basic, buffer)| {
+        [
+            (FilterKind::LocalRateLimit, rate),
+            (FilterKind::Fault, fault),
+            (FilterKind::BasicAuth, basic),
+            (FilterKind::Buffer, buffer),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
+    })
+}
+
+/// A TrafficPolicy's sub-policies: each row mostly unset.
+fn traffic() -> impl Strategy<Value = TrafficRec> {
+    let ms = |v: &'static [u64]| prop::option::weighted(0.3, select(v));
+    let retry = prop::option::weighted(
+        0.25,
+        (
+            any::<bool>().prop_map(|c| if c { vec![503u16] } else { Vec::new() }),
+            select(&[Some(1u32), Some(3)][..]),
+            ms(&[100, 2000]),
+        )
+            .prop_map(|(codes, attempts, per_try)| PolicyRetry {
+                retry: RetryIr {
+                    codes,
+                    attempts,
+                    backoff_ms: Some(25),
+                    on: vec!["5xx".into()],
+                },
+                per_try_timeout_ms: per_try,
+            }),
+    );
+    let cors = toggle(
+        select(&["https://a.example", "*"][..]).prop_map(|o| CorsRec {
+            allow_origins: vec![o.to_string()],
+            allow_credentials: false,
+            allow_methods: vec!["GET".into()],
+            allow_headers: Vec::new(),
+            expose_headers: Vec::new(),
+            max_age_s: 5,
+        }),
+    );
+    let regex = prop::option::weighted(
+        0.2,
+        select(&[("^/a", "/z"), ("/b$", "/y")][..])
+            .prop_map(|(p, s)| (p.to_string(), s.to_string())),
+    );
+    let deny = toggle(Just("sluice does not enforce rbac yet".to_string()));
+    (
+        (ms(&[1000, 5000]), ms(&[300, 60000]), retry, cors),
+        (
+            headers(),
+            headers(),
+            prop::option::weighted(0.2, any::<bool>()),
+        ),
+        (regex, deny, filters()),
+    )
+        .prop_map(
+            |(
+                (timeout_ms, stream_idle_ms, retry, cors),
+                (request_headers, response_headers, auto_host_rewrite),
+                (path_regex, deny, filters),
+            )| TrafficRec {
+                timeout_ms,
+                stream_idle_ms,
+                retry,
+                cors,
+                request_headers,
+                response_headers,
+                auto_host_rewrite,
+                path_regex,
+                deny: deny
+                    .map(|d| BTreeMap::from([("rbac".to_string(), d)]))
+                    .unwrap_or_default(),
+                filters,
+            },
+        )
+}
+
+/// A policy-like object: mostly TrafficPolicies.
+pub fn policy() -> impl Strategy<Value = PolicyRec> {
+    let kind = prop_oneof![
+        8 => Just(PolicyKind::TrafficPolicy),
+        1 => select(&PolicyKind::ALL[1..]),
+    ];
+    (
+        kind,
+        key_in(&POLICIES),
+        (
+            1..=3i64,
+            select(&[0i64, 10, 20][..]),
+            select(&[0i32, 0, 1, 5][..]),
+        ),
+        prop::collection::vec(target(), 0..=2),
+        prop::collection::vec(selector(), 0..=1),
+        traffic(),
+        prop::option::weighted(
+            0.3,
+            Just(PolicyProblem {
+                field: "spec.tracing".into(),
+                message: "not supported by sluice yet; it has no effect".into(),
+            }),
+        ),
+    )
+        .prop_map(
+            |(kind, key, (generation, created, weight), targets, selectors, traffic, problem)| {
+                let is_traffic = kind == PolicyKind::TrafficPolicy;
+                let mut problems: Vec<PolicyProblem> = problem.into_iter().collect();
+                if !is_traffic {
+                    problems = vec![PolicyProblem {
+                        field: "spec".into(),
+                        message: format!("sluice does not translate {} yet", kind.as_str()),
+                    }];
+                }
+                PolicyRec {
+                    kind,
+                    key,
+                    generation,
+                    created,
+                    weight,
+                    targets: if kind.has_ancestors() {
+                        targets
+                    } else {
+                        Vec::new()
+                    },
+                    selectors: if is_traffic { selectors } else { Vec::new() },
+                    traffic: (is_traffic && !traffic.is_empty()).then(|| Box::new(traffic)),
+                    problems,
+                }
+            },
+        )
+}
