@@ -905,6 +905,15 @@ fn gateway_file(name: &str, port: u16) -> String {
     gateways(&[(name, port)])
 }
 
+/// A change under traffic: what it is, the files it writes, the answers it ends with and
+/// every answer allowed on the way.
+type Scenario<'a> = (
+    &'a str,
+    Vec<(&'a str, String)>,
+    Vec<(&'a str, Expect)>,
+    Vec<&'a str>,
+);
+
 /// Issue 21: a new Gateway's first route (its stream's first cluster), a route to a Service
 /// that has no endpoints yet, a backend flip and the deletion of a route, each while both
 /// proxies (SotW and Delta) are polled every millisecond: every answer must be the old state's
@@ -988,7 +997,7 @@ async fn no_request_fails_while_configuration_changes() {
         .map(|p| format!("gw-{}-{}", RUNS - 1, &p.name[6..]))
         .collect();
     let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
-    let scenarios: Vec<(&str, Vec<(&str, String)>, Vec<(&str, Expect)>, Vec<&str>)> = vec![
+    let scenarios: Vec<Scenario> = vec![
         (
             "a route to a Service without endpoints",
             vec![
@@ -1020,11 +1029,16 @@ async fn no_request_fails_while_configuration_changes() {
             .iter()
             .map(|p| Poller::start(p.port, "/first"))
             .collect();
-        let mut t = Instant::now();
         for (name, text) in &files {
-            t = w.write(name, text);
+            w.write(name, text);
         }
-        w.converge(what, t, CONVERGE, &expects).await;
+        // Not `converge`: the old or new state here may be a 503 without healthy upstream.
+        for (path, expect) in &expects {
+            until(&w, what, path, |r| {
+                check(path, *expect, &Ok(r.clone())).is_ok()
+            })
+            .await;
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
         for (poller, p) in pollers.into_iter().zip(&w.proxies) {
             polled += poller.finish(what, p.name, &allowed).await;
@@ -1129,6 +1143,10 @@ async fn traffic_policies_change_what_envoy_does() {
         ),
         ("40-route-a.yaml", route("route-a", &parents, "/a", "svc-a")),
         ("41-route-b.yaml", route("route-b", &parents, "/b", "svc-a")),
+        (
+            "42-route-r.yaml",
+            route("route-r", &parents, "/retry", "svc-a"),
+        ),
     ])
     .await;
     let started = Instant::now();
@@ -1188,7 +1206,7 @@ async fn traffic_policies_change_what_envoy_does() {
     .await;
 
     // Retries: without the policy the first 503 is the answer; with it, the second try's 200.
-    let retry_path = |n: u32| format!("/b/retry/x?uuid=e2e-{n}&succeedAfter=1&responseCode=503");
+    let retry_path = |n: u32| format!("/retry/x?uuid=e2e-{n}&succeedAfter=1&responseCode=503");
     let first = w.proxies[0].get(&retry_path(0)).await.expect("an answer");
     assert_eq!(
         first.status,
@@ -1197,10 +1215,10 @@ async fn traffic_policies_change_what_envoy_does() {
         short(&first.body)
     );
     w.write(
-        "52-tp-route-b.yaml",
+        "52-tp-route-r.yaml",
         &traffic_policy(
-            "tp-route-b",
-            &route_target("route-b"),
+            "tp-route-r",
+            &route_target("route-r"),
             "  retry: { attempts: 2, retryOn: [5xx], statusCodes: [503] }\n",
         ),
     );
@@ -1224,7 +1242,7 @@ async fn traffic_policies_change_what_envoy_does() {
         }
     }
 
-    // A security sub-policy sluice does not enforce yet closes its route, and says so.
+    // RBAC by CEL: only `x-user: admin` passes.
     w.write(
         "53-tp-rbac.yaml",
         &traffic_policy(
@@ -1233,12 +1251,42 @@ async fn traffic_policies_change_what_envoy_does() {
             "  rbac:\n    action: Allow\n    policy:\n      matchExpressions: [\"request.headers['x-user'] == 'admin'\"]\n",
         ),
     );
-    until(
-        &w,
-        "an unenforceable rbac policy closes its route",
-        "/b",
-        |r| r.status == 500,
-    )
+    until(&w, "rbac refuses a request without the header", "/b", |r| {
+        r.status == 403
+    })
+    .await;
+    for p in &w.proxies {
+        let ok = common::http_request(
+            p.port,
+            "GET",
+            HOST,
+            "/b",
+            &[("x-user", "admin")],
+            REQUEST_TIMEOUT,
+        )
+        .await
+        .expect("an answer");
+        assert_eq!(
+            ok.status,
+            200,
+            "{}: x-user admin: {}",
+            p.name,
+            short(&ok.body)
+        );
+    }
+    // A security sub-policy that cannot be enforced (CEL that does not parse) closes its
+    // route, and says so.
+    w.write(
+        "53-tp-rbac.yaml",
+        &traffic_policy(
+            "tp-rbac",
+            &route_target("route-b"),
+            "  rbac:\n    action: Allow\n    policy:\n      matchExpressions: [\"request.headers['x-user' ==\"]\n",
+        ),
+    );
+    until(&w, "an invalid rbac policy closes its route", "/b", |r| {
+        r.status == 500
+    })
     .await;
     until(&w, "other routes stay open", "/a", |r| r.status == 200).await;
     let debug = common::http_get(w.admin_port, "localhost", "/debug/xds", REQUEST_TIMEOUT)
@@ -1297,8 +1345,9 @@ async fn traffic_policies_change_what_envoy_does() {
     })
     .await;
     for p in &w.proxies {
-        let ok = common::http_get_with(
+        let ok = common::http_request(
             p.port,
+            "GET",
             HOST,
             "/b",
             &[("Authorization", "Basic YWxpY2U6c2VjcmV0")],
@@ -1313,8 +1362,9 @@ async fn traffic_policies_change_what_envoy_does() {
             p.name,
             short(&ok.body)
         );
-        let bad = common::http_get_with(
+        let bad = common::http_request(
             p.port,
+            "GET",
             HOST,
             "/b",
             &[("Authorization", "Basic YWxpY2U6d3Jvbmc=")],
@@ -1328,6 +1378,44 @@ async fn traffic_policies_change_what_envoy_does() {
         r.status == 200
     })
     .await;
+    // CSRF: a POST from another origin is refused, one from the route's own host is not.
+    w.write(
+        "54-tp-filters.yaml",
+        &traffic_policy(
+            "tp-filters",
+            &route_target("route-b"),
+            "  csrf: { percentageEnabled: 100 }\n",
+        ),
+    );
+    let post = |port: u16, origin: &'static str| async move {
+        common::http_request(
+            port,
+            "POST",
+            HOST,
+            "/b",
+            &[("Origin", origin)],
+            REQUEST_TIMEOUT,
+        )
+        .await
+        .map(|r| r.status)
+    };
+    let started = Instant::now();
+    for p in &w.proxies {
+        while post(p.port, "https://evil.example").await != Ok(403) {
+            assert!(
+                started.elapsed() < CONVERGE,
+                "{}: CSRF never refused a foreign origin",
+                p.name
+            );
+            tokio::time::sleep(POLL).await;
+        }
+        assert_eq!(
+            post(p.port, "http://e2e.example.com").await,
+            Ok(200),
+            "{}: same origin",
+            p.name
+        );
+    }
     w.remove("54-tp-filters.yaml");
     until(&w, "filters gone", "/b", |r| r.status == 200).await;
     w.assert_nothing_rejected("with policies").await;

@@ -67,15 +67,35 @@ fn sub_policies_lower_to_the_merge_units() {
 #[test]
 fn security_sub_policies_fail_closed_and_disable_switches_them_off() {
     let p = traffic_policy(
-        "  rbac: { action: Allow, policy: { matchExpressions: [\"true\"] } }\n  \
-         extAuth: { disable: {} }\n",
+        "  jwtAuth: { extensionRef: { name: jwt } }\n  extAuth: { disable: {} }\n  \
+         rbac: { action: Deny, policy: { matchExpressions: [\"request.headers['x' ==\"] } }\n",
     );
     let t = p.traffic.as_ref().expect("a deny");
-    assert!(matches!(t.deny.get("rbac"), Some(Toggle::On(m)) if m.contains("rbac")));
+    assert!(matches!(t.deny.get("jwtAuth"), Some(Toggle::On(m)) if m.contains("jwtAuth")));
     assert_eq!(t.deny.get("extAuth"), Some(&Toggle::Off));
-    assert_eq!(t.denied().map(|(f, _)| f), Some("rbac"));
-    assert!(p.problems.iter().any(|pr| pr.field == "spec.rbac"));
+    // CEL that does not parse: the rbac policy fails closed too, naming the expression.
+    assert!(matches!(t.deny.get("rbac"), Some(Toggle::On(_))));
+    assert!(t.denied().is_some());
+    assert!(p.problems.iter().any(|pr| pr.field == "spec.jwtAuth"));
+    assert!(
+        p.problems
+            .iter()
+            .any(|pr| pr.field == "spec.rbac.policy.matchExpressions[0]")
+    );
     assert!(!p.problems.iter().any(|pr| pr.field == "spec.extAuth"));
+
+    let p = traffic_policy(
+        "  rbac: { action: Deny, policy: { matchExpressions: [\"request.headers['x-deny'] == 'yes'\"] } }\n",
+    );
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let t = p.traffic.expect("a filter");
+    assert_eq!(
+        t.filters.get(&sluice_dataflow::ir::FilterKind::Rbac),
+        Some(&Toggle::On(sluice_dataflow::ir::HttpFilterIr::Rbac {
+            allow: false,
+            expressions: vec!["request.headers['x-deny'] == 'yes'".into()],
+        }))
+    );
 }
 
 #[test]

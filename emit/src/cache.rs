@@ -485,6 +485,7 @@ mod tests {
             retry: None,
             idle_timeout_ms: None,
             auto_host_rewrite: false,
+            internal_redirect: None,
         };
         Resource::from(RouteConfigIr {
             name: name.into(),

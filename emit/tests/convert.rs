@@ -92,18 +92,20 @@ fn http_listener_has_one_plain_chain_with_rds() {
         }
         other => panic!("expected rds, got {other:?}"),
     }
-    // CORS first (it acts only on routes with a policy), the router last.
-    assert_eq!(h.http_filters.len(), 2);
-    assert_eq!(h.http_filters[0].name, names::CORS);
-    match &h.http_filters[0].config_type {
+    // The policy filters (disabled), then CORS (it acts only on routes with a policy), the
+    // router last.
+    let n = h.http_filters.len();
+    assert_eq!(n, FilterKind::ALL.len() + 2);
+    assert_eq!(h.http_filters[n - 2].name, names::CORS);
+    match &h.http_filters[n - 2].config_type {
         Some(http_filter::ConfigType::TypedConfig(any)) => assert_eq!(
             any.type_url,
             "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"
         ),
         other => panic!("cors without typed_config: {other:?}"),
     }
-    assert_eq!(h.http_filters[1].name, names::ROUTER);
-    match &h.http_filters[1].config_type {
+    assert_eq!(h.http_filters[n - 1].name, names::ROUTER);
+    match &h.http_filters[n - 1].config_type {
         Some(http_filter::ConfigType::TypedConfig(any)) => assert_eq!(
             any.type_url,
             "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
@@ -964,4 +966,129 @@ fn encoding_is_deterministic() {
     for _ in 0..50 {
         assert_eq!(encode(&h2.clone()), bytes);
     }
+}
+
+#[test]
+fn every_listener_chain_holds_the_policy_filters_disabled_before_cors_and_the_router() {
+    let l = to_envoy_listener(&mk_listener("ns/gw/80", 80, vec![mk_chain("c", &[], None)]));
+    let filters = hcm(&l, 0).http_filters;
+    let names: Vec<&str> = filters.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "envoy.filters.http.fault",
+            "envoy.filters.http.rbac",
+            "envoy.filters.http.csrf",
+            "envoy.filters.http.basic_auth",
+            "envoy.filters.http.local_ratelimit",
+            "envoy.filters.http.buffer",
+            names::CORS,
+            names::ROUTER,
+        ]
+    );
+    assert!(filters[..6].iter().all(|f| f.disabled));
+    assert!(!filters[6].disabled && !filters[7].disabled);
+}
+
+#[test]
+fn route_filters_become_per_filter_configs_written_in_key_order() {
+    let mut r = mk_route(
+        "r",
+        PathMatchIr::Prefix(s("/")),
+        ActionIr::forward(single()),
+    );
+    r.filters = vec![
+        HttpFilterIr::Fault {
+            delay_ms: None,
+            delay_ppm: 0,
+            abort_status: Some(418),
+            abort_ppm: 250_000,
+            response_kbps: None,
+            max_active: None,
+        },
+        HttpFilterIr::LocalRateLimit {
+            max_tokens: 5,
+            tokens_per_fill: 1,
+            fill_interval_ms: 1000,
+            enabled_pct: 100,
+            enforced_pct: 50,
+        },
+    ];
+    r.cors = Some(Box::new(CorsIr {
+        allow_origins: vec![s("*")],
+        allow_credentials: false,
+        allow_methods: vec![s("GET")],
+        allow_headers: vec![],
+        expose_headers: vec![],
+        max_age_s: 5,
+    }));
+    let route = one_route(r.clone());
+    let mut keys: Vec<&String> = route.typed_per_filter_config.keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            names::CORS,
+            "envoy.filters.http.fault",
+            "envoy.filters.http.local_ratelimit"
+        ]
+    );
+    let fault: envoy_types::pb::envoy::extensions::filters::http::fault::v3::HttpFault =
+        unpack(&route.typed_per_filter_config["envoy.filters.http.fault"]);
+    let abort = fault.abort.expect("an abort");
+    assert_eq!(abort.percentage.map(|p| p.numerator), Some(250_000));
+    // Three map entries, written in key order: the same IR always gives the same bytes, and
+    // they decode to the same route configuration.
+    let rc = mk_route_config("rc", vec![mk_vhost("rc/*", "*", vec![r])]);
+    let resource = Resource::Route(std::sync::Arc::new(rc.clone()));
+    let bytes = encode(&resource);
+    for _ in 0..8 {
+        assert_eq!(encode(&resource), bytes);
+    }
+    assert_eq!(
+        RouteConfiguration::decode(bytes.as_slice()).unwrap(),
+        to_envoy_route_config(&rc)
+    );
+}
+
+#[test]
+fn policy_route_fields() {
+    let mut f = single();
+    f.idle_timeout_ms = Some(300);
+    f.auto_host_rewrite = true;
+    f.path_rewrite = Some(PathRewriteIr::Regex {
+        pattern: s("^/v1"),
+        substitution: s("/v2"),
+    });
+    f.per_try_timeout_ms = Some(100);
+    f.timeout_ms = Some(1000);
+    f.retry = Some(RetryIr {
+        codes: vec![503],
+        attempts: Some(2),
+        backoff_ms: Some(25),
+        on: vec![s("5xx"), s("reset")],
+    });
+    f.internal_redirect = Some(Box::new(InternalRedirectIr {
+        codes: vec![303],
+        max: Some(3),
+        allow_cross_scheme: true,
+        copy_headers: vec![s("authorization")],
+    }));
+    let a = forward_route(PathMatchIr::Prefix(s("/")), f);
+    assert_eq!(a.idle_timeout.map(|d| d.nanos), Some(300_000_000));
+    assert!(matches!(
+        a.host_rewrite_specifier,
+        Some(route_action::HostRewriteSpecifier::AutoHostRewrite(ref b)) if b.value
+    ));
+    assert_eq!(a.regex_rewrite.map(|r| r.substitution), Some(s("/v2")));
+    // With retries the per-try limit goes to the retry policy, the request limit stays.
+    assert_eq!(a.timeout.map(|d| d.seconds), Some(1));
+    let retry = a.retry_policy.expect("a retry policy");
+    assert_eq!(retry.retry_on, "5xx,reset,retriable-status-codes");
+    assert_eq!(retry.per_try_timeout.map(|d| d.nanos), Some(100_000_000));
+    let ir = a
+        .internal_redirect_policy
+        .expect("an internal redirect policy");
+    assert_eq!(ir.redirect_response_codes, [303]);
+    assert!(ir.allow_cross_scheme_redirect);
 }

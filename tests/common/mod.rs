@@ -297,12 +297,13 @@ pub async fn http_get(
     path: &str,
     timeout: std::time::Duration,
 ) -> Result<HttpResponse, String> {
-    http_get_with(port, host, path, &[], timeout).await
+    http_request(port, "GET", host, path, &[], timeout).await
 }
 
-/// As [`http_get`], with more request headers.
-pub async fn http_get_with(
+/// As [`http_get`], with another method and more request headers (no body).
+pub async fn http_request(
     port: u16,
+    method: &str,
     host: &str,
     path: &str,
     headers: &[(&str, &str)],
@@ -317,8 +318,9 @@ pub async fn http_get_with(
             .iter()
             .map(|(k, v)| format!("{k}: {v}\r\n"))
             .collect();
-        let request =
-            format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n"
+        );
         stream
             .write_all(request.as_bytes())
             .await

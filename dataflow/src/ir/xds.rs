@@ -159,14 +159,18 @@ pub struct RouteIr {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum FilterKind {
     Fault,
+    Rbac,
+    Csrf,
     BasicAuth,
     LocalRateLimit,
     Buffer,
 }
 
 impl FilterKind {
-    pub const ALL: [FilterKind; 4] = [
+    pub const ALL: [FilterKind; 6] = [
         FilterKind::Fault,
+        FilterKind::Rbac,
+        FilterKind::Csrf,
         FilterKind::BasicAuth,
         FilterKind::LocalRateLimit,
         FilterKind::Buffer,
@@ -186,6 +190,21 @@ pub enum HttpFilterIr {
         response_kbps: Option<u64>,
         max_active: Option<u32>,
     },
+    /// Role-based access control by CEL expressions over the request (`request.headers[…]`,
+    /// `source.address`, …): with `allow`, requests matching none of them are refused (403);
+    /// otherwise requests matching any of them are.
+    Rbac {
+        allow: bool,
+        expressions: Vec<String>,
+    },
+    /// Cross-site request forgery protection: a mutating request whose `Origin` is neither
+    /// its destination nor one of `additional_origins` is refused (403) on `enabled_pct`% of
+    /// requests, and only counted on `shadow_pct`%.
+    Csrf {
+        enabled_pct: u32,
+        shadow_pct: u32,
+        additional_origins: Vec<OriginMatchIr>,
+    },
     /// HTTP basic authentication against htpasswd lines (`user:{SHA}base64`).
     BasicAuth { htpasswd: String },
     /// A token bucket per Envoy worker: `max_tokens`, refilled by `tokens_per_fill` every
@@ -202,10 +221,29 @@ pub enum HttpFilterIr {
     Buffer { max_bytes: u64 },
 }
 
+/// A string matcher for an origin.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct OriginMatchIr {
+    pub how: OriginMatchHow,
+    pub value: String,
+    pub ignore_case: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum OriginMatchHow {
+    Exact,
+    Prefix,
+    Suffix,
+    Contains,
+    Regex,
+}
+
 impl HttpFilterIr {
     pub fn kind(&self) -> FilterKind {
         match self {
             HttpFilterIr::Fault { .. } => FilterKind::Fault,
+            HttpFilterIr::Csrf { .. } => FilterKind::Csrf,
+            HttpFilterIr::Rbac { .. } => FilterKind::Rbac,
             HttpFilterIr::BasicAuth { .. } => FilterKind::BasicAuth,
             HttpFilterIr::LocalRateLimit { .. } => FilterKind::LocalRateLimit,
             HttpFilterIr::Buffer { .. } => FilterKind::Buffer,
@@ -287,6 +325,18 @@ pub struct ForwardIr {
     pub path_rewrite: Option<PathRewriteIr>,
     pub mirrors: Vec<MirrorIr>,
     pub retry: Option<RetryIr>,
+    /// Follow the upstream's redirects inside Envoy (a TrafficPolicy's `internalRedirect`).
+    pub internal_redirect: Option<Box<InternalRedirectIr>>,
+}
+
+/// Which upstream redirects Envoy follows itself.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct InternalRedirectIr {
+    /// Empty: Envoy's default, 302 only.
+    pub codes: Vec<u16>,
+    pub max: Option<u32>,
+    pub allow_cross_scheme: bool,
+    pub copy_headers: Vec<String>,
 }
 
 /// Retry answers with one of `codes`, at most `attempts` times (`None`: Envoy's default, 1),

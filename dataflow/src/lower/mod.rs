@@ -37,8 +37,8 @@ pub use grant::lower_reference_grant;
 pub use http_route::{lower_http_route, lower_match, lower_rule};
 pub use namespace::lower_namespace;
 pub use policy::{
-    POLICY_WEIGHT_ANNOTATION, SECURITY_FIELDS, lower_traffic_policy, lower_unsupported_policy,
-    parse_go_duration_ms,
+    POLICY_WEIGHT_ANNOTATION, SECURITY_FIELDS, check_cel, lower_traffic_policy,
+    lower_unsupported_policy, parse_go_duration_ms,
 };
 
 /// The namespace of a namespaced object whose `metadata.namespace` is absent.

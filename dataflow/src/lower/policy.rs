@@ -16,7 +16,9 @@ use sluice_crds::kgateway::{
 };
 
 use super::{generation_of, key_of};
-use crate::ir::{FilterKind, HttpFilterIr, RetryIr};
+use crate::ir::{
+    FilterKind, HttpFilterIr, InternalRedirectIr, OriginMatchHow, OriginMatchIr, RetryIr,
+};
 use crate::model::{
     CorsRec, HeaderMods, PolicyKind, PolicyProblem, PolicyRec, PolicyRetry, PolicySelector,
     PolicyTarget, Sym, TargetKind, Toggle, TrafficRec,
@@ -253,10 +255,10 @@ pub fn lower_traffic_policy(p: &TrafficPolicy) -> PolicyRec {
     let json = serde_json::to_value(spec).unwrap_or_default();
     let disabled = |v: &serde_json::Value| v.get("disable").is_some_and(|d| !d.is_null());
     // Sub-policies served by an HTTP filter.
-    if let Some(local) = spec.rate_limit.as_ref().and_then(|r| r.local.as_ref()) {
-        if let Some(f) = local_rate_limit(local, &mut problem) {
-            t.filters.insert(FilterKind::LocalRateLimit, Toggle::On(f));
-        }
+    if let Some(local) = spec.rate_limit.as_ref().and_then(|r| r.local.as_ref())
+        && let Some(f) = local_rate_limit(local, &mut problem)
+    {
+        t.filters.insert(FilterKind::LocalRateLimit, Toggle::On(f));
     }
     if let Some(v) = json.get("faultInjection").filter(|v| !v.is_null()) {
         if disabled(v) {
@@ -281,9 +283,47 @@ pub fn lower_traffic_policy(p: &TrafficPolicy) -> PolicyRec {
             }
         }
     }
+    if let Some(v) = &spec.internal_redirect {
+        match internal_redirect(v) {
+            Ok(ir) => t.internal_redirect = Some(ir),
+            Err((field, e)) => problem(&field, e),
+        }
+    }
+    // rbac: CEL expressions Envoy's RBAC filter evaluates; one that does not parse fails closed.
+    if let Some(v) = json.get("rbac").filter(|v| !v.is_null()) {
+        if disabled(v) {
+            t.filters.insert(FilterKind::Rbac, Toggle::Off);
+            t.deny.insert("rbac".into(), Toggle::Off);
+        } else {
+            match rbac(v) {
+                Ok(f) => {
+                    t.filters.insert(FilterKind::Rbac, Toggle::On(f));
+                }
+                Err((field, e)) => {
+                    let msg = format!("{e}; the routes it reaches answer 500");
+                    problem(&field, msg.clone());
+                    t.deny.insert("rbac".into(), Toggle::On(msg));
+                }
+            }
+        }
+    }
+    // CSRF is enforced by Envoy's csrf filter; an invalid one fails closed.
+    if let Some(c) = &spec.csrf {
+        match csrf(c) {
+            Ok(f) => {
+                t.filters.insert(FilterKind::Csrf, Toggle::On(f));
+            }
+            Err((field, e)) => {
+                let msg = format!("{e}; the routes it reaches answer 500");
+                problem(&field, msg.clone());
+                t.deny.insert("csrf".into(), Toggle::On(msg));
+            }
+        }
+    }
     // basicAuth with inline users is enforced by Envoy's basic_auth filter; from a Secret it
     // is not resolved yet, so it fails closed below like the other security sub-policies.
     let mut security: Vec<&str> = SECURITY_FIELDS.to_vec();
+    security.retain(|f| !matches!(*f, "csrf" | "rbac"));
     if let Some(v) = json.get("basicAuth").filter(|v| !v.is_null())
         && v.get("secretRef").is_none_or(serde_json::Value::is_null)
         && !disabled(v)
@@ -333,7 +373,6 @@ pub fn lower_traffic_policy(p: &TrafficPolicy) -> PolicyRec {
             "rateLimit.global",
             spec.rate_limit.as_ref().is_some_and(|r| r.global.is_some()),
         ),
-        ("internalRedirect", spec.internal_redirect.is_some()),
         ("compression", spec.compression.is_some()),
         ("tracing", spec.tracing.is_some()),
         ("statPrefix", spec.stat_prefix.is_some()),
@@ -346,14 +385,33 @@ pub fn lower_traffic_policy(p: &TrafficPolicy) -> PolicyRec {
         }
     }
 
+    let targets = targets(&spec.target_refs);
+    let selectors = selectors(&spec.target_selectors);
+    for (i, t) in targets.iter().enumerate() {
+        if let TargetKind::Other { group, kind } = &t.kind {
+            problem(
+                &format!("targetRefs[{i}]"),
+                format!("sluice does not attach TrafficPolicies to {group}/{kind} yet"),
+            );
+        }
+    }
+    for (i, s) in selectors.iter().enumerate() {
+        if s.kind != TargetKind::HTTPRoute {
+            let (group, kind) = s.kind.group_kind();
+            problem(
+                &format!("targetSelectors[{i}]"),
+                format!("sluice selects only HTTPRoutes by label yet, not {group}/{kind}"),
+            );
+        }
+    }
     PolicyRec {
         kind: PolicyKind::TrafficPolicy,
         key: key_of(&p.metadata),
         generation: generation_of(&p.metadata),
         created: created(&p.metadata),
         weight,
-        targets: targets(&spec.target_refs),
-        selectors: selectors(&spec.target_selectors),
+        targets,
+        selectors,
         traffic: (!t.is_empty()).then(|| Box::new(t)),
         problems,
     }
@@ -490,6 +548,150 @@ fn fault(v: &serde_json::Value, problem: &mut impl FnMut(&str, String)) -> Optio
             .get("maxActiveFaults")
             .and_then(serde_json::Value::as_u64)
             .and_then(|m| u32::try_from(m).ok()),
+    })
+}
+
+fn internal_redirect(v: &serde_json::Value) -> Result<InternalRedirectIr, (String, String)> {
+    let field = |f: &str| format!("internalRedirect.{f}");
+    let mut codes = Vec::new();
+    for c in v
+        .get("redirectResponseCodes")
+        .and_then(|c| c.as_array())
+        .into_iter()
+        .flatten()
+    {
+        match c.as_u64() {
+            Some(c @ (301 | 302 | 303 | 307 | 308)) => codes.push(c as u16),
+            _ => {
+                return Err((
+                    field("redirectResponseCodes"),
+                    format!("{c} is not one of 301, 302, 303, 307, 308"),
+                ));
+            }
+        }
+    }
+    let max = match v.get("maxRedirects") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(m) => Some(
+            m.as_u64()
+                .and_then(|m| u32::try_from(m).ok())
+                .ok_or_else(|| (field("maxRedirects"), format!("{m} is not a count")))?,
+        ),
+    };
+    let copy_headers = v
+        .get("responseHeadersToCopy")
+        .and_then(|h| h.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|h| h.as_str())
+                .map(str::to_ascii_lowercase)
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(InternalRedirectIr {
+        codes,
+        max,
+        allow_cross_scheme: v
+            .get("allowCrossSchemeRedirect")
+            .and_then(|b| b.as_bool())
+            .unwrap_or(false),
+        copy_headers,
+    })
+}
+
+fn rbac(v: &serde_json::Value) -> Result<HttpFilterIr, (String, String)> {
+    let allow = match v.get("action").and_then(|a| a.as_str()) {
+        None | Some("Allow") => true,
+        Some("Deny") => false,
+        Some(other) => {
+            return Err((
+                "rbac.action".into(),
+                format!("{other:?} is neither Allow nor Deny"),
+            ));
+        }
+    };
+    let list = v
+        .pointer("/policy/matchExpressions")
+        .and_then(|l| l.as_array())
+        .cloned()
+        .unwrap_or_default();
+    if list.is_empty() {
+        return Err((
+            "rbac.policy.matchExpressions".into(),
+            "needs at least one CEL expression".into(),
+        ));
+    }
+    let mut expressions = Vec::new();
+    for (i, e) in list.iter().enumerate() {
+        let field = format!("rbac.policy.matchExpressions[{i}]");
+        let Some(src) = e.as_str() else {
+            return Err((field, "not a string".into()));
+        };
+        match check_cel(src) {
+            Ok(()) => expressions.push(src.to_string()),
+            Err(err) => return Err((field, format!("not valid CEL: {err}"))),
+        }
+    }
+    Ok(HttpFilterIr::Rbac { allow, expressions })
+}
+
+/// Whether `src` parses as CEL. The parser (ANTLR-generated) panics on some malformed input
+/// instead of failing: that is caught, so a user's typo fails the policy, not sluice.
+pub fn check_cel(src: &str) -> Result<(), String> {
+    let parsed = std::panic::catch_unwind(|| {
+        cel_parser::Parser::new()
+            .parse(src)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    parsed.unwrap_or_else(|_| Err("the CEL parser gave up on this expression".to_string()))
+}
+
+fn csrf(c: &sluice_crds::kgateway::CsrfPolicy) -> Result<HttpFilterIr, (String, String)> {
+    let pct = |v: Option<i32>, field: &str| match v {
+        None => Ok(None),
+        Some(p) if (0..=100).contains(&p) => Ok(Some(p as u32)),
+        Some(p) => Err((format!("csrf.{field}"), format!("{p} is not a percentage"))),
+    };
+    let enabled = pct(c.percentage_enabled, "percentageEnabled")?;
+    let shadow = pct(c.percentage_shadowed, "percentageShadowed")?;
+    let mut additional_origins = Vec::new();
+    for (i, o) in c.additional_origins.iter().enumerate() {
+        let field = format!("csrf.additionalOrigins[{i}]");
+        let ignore_case = o
+            .get("ignoreCase")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        let found = [
+            ("exact", OriginMatchHow::Exact),
+            ("prefix", OriginMatchHow::Prefix),
+            ("suffix", OriginMatchHow::Suffix),
+            ("contains", OriginMatchHow::Contains),
+            ("safeRegex", OriginMatchHow::Regex),
+        ]
+        .into_iter()
+        .find_map(|(k, how)| o.get(k).and_then(|v| v.as_str()).map(|v| (how, v)));
+        let Some((how, value)) = found else {
+            return Err((
+                field,
+                "needs exact, prefix, suffix, contains or safeRegex".into(),
+            ));
+        };
+        if how == OriginMatchHow::Regex {
+            regex_syntax_ok(value).map_err(|e| (field.clone(), e))?;
+        }
+        additional_origins.push(OriginMatchIr {
+            how,
+            value: value.to_string(),
+            ignore_case,
+        });
+    }
+    Ok(HttpFilterIr::Csrf {
+        // Neither given: enforced on every request (a policy that asks for CSRF protection
+        // gets it).
+        enabled_pct: enabled.unwrap_or(if shadow.is_some() { 0 } else { 100 }),
+        shadow_pct: shadow.unwrap_or(0),
+        additional_origins,
     })
 }
 

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{CorsRec, HeaderMods, ObjectKey, Sym};
 use crate::ir::{
-    ActionIr, CorsIr, FilterKind, HeaderOpsIr, HttpFilterIr, PathRewriteIr, RetryIr, RouteIr,
+    ActionIr, CorsIr, FilterKind, HeaderOpsIr, HttpFilterIr, InternalRedirectIr, PathRewriteIr,
+    RetryIr, RouteIr,
 };
 
 /// The policy-like kinds sluice reads. Only TrafficPolicy is translated; the others get a
@@ -190,6 +191,7 @@ pub struct TrafficRec {
     pub auto_host_rewrite: Option<bool>,
     /// `urlRewrite.pathRegex`: `(pattern, substitution)`.
     pub path_regex: Option<(String, String)>,
+    pub internal_redirect: Option<InternalRedirectIr>,
     /// Security sub-policies (`rbac`, `basicAuth`, `jwtAuth`, …) by field name: `On(reason)`
     /// when sluice cannot enforce it (invalid, unresolved, or not yet supported), so the routes
     /// it reaches answer 500 instead of being served unprotected; `Off` for `disable: {}`.
@@ -222,6 +224,7 @@ impl TrafficRec {
             response_headers: or(&self.response_headers, &lower.response_headers),
             auto_host_rewrite: self.auto_host_rewrite.or(lower.auto_host_rewrite),
             path_regex: or(&self.path_regex, &lower.path_regex),
+            internal_redirect: or(&self.internal_redirect, &lower.internal_redirect),
             deny,
             filters,
         }
@@ -242,6 +245,7 @@ impl TrafficRec {
             response_headers: unless(&self.response_headers, &higher.response_headers),
             auto_host_rewrite: unless(&self.auto_host_rewrite, &higher.auto_host_rewrite),
             path_regex: unless(&self.path_regex, &higher.path_regex),
+            internal_redirect: unless(&self.internal_redirect, &higher.internal_redirect),
             deny: self
                 .deny
                 .iter()
@@ -286,14 +290,7 @@ impl TrafficRec {
         if route.cors.is_none()
             && let Some(Toggle::On(c)) = &self.cors
         {
-            route.cors = Some(Box::new(CorsIr {
-                allow_origins: c.allow_origins.clone(),
-                allow_credentials: c.allow_credentials,
-                allow_methods: c.allow_methods.clone(),
-                allow_headers: c.allow_headers.clone(),
-                expose_headers: c.expose_headers.clone(),
-                max_age_s: c.max_age_s,
-            }));
+            route.cors = Some(Box::new(CorsIr::from(c)));
         }
         let ActionIr::Forward(f) = &mut route.action else {
             return;
@@ -311,6 +308,9 @@ impl TrafficRec {
             if f.per_try_timeout_ms.is_none() {
                 f.per_try_timeout_ms = r.per_try_timeout_ms;
             }
+        }
+        if f.internal_redirect.is_none() {
+            f.internal_redirect = self.internal_redirect.clone().map(Box::new);
         }
         if f.host_rewrite.is_none() && self.auto_host_rewrite == Some(true) {
             f.auto_host_rewrite = true;
@@ -360,7 +360,7 @@ pub enum AttachLevel {
 }
 
 /// Folds policies (each with its level) in priority order into one.
-pub fn merge_in_order<'a>(mut policies: Vec<(AttachLevel, &'a PolicyRec)>) -> Option<TrafficRec> {
+pub fn merge_in_order(mut policies: Vec<(AttachLevel, &PolicyRec)>) -> Option<TrafficRec> {
     policies.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.priority_cmp(b.1)));
     let mut out: Option<TrafficRec> = None;
     for (_, p) in policies {

@@ -140,6 +140,19 @@ pub struct CorsRec {
     pub max_age_s: i32,
 }
 
+impl From<&CorsRec> for crate::ir::CorsIr {
+    fn from(c: &CorsRec) -> Self {
+        crate::ir::CorsIr {
+            allow_origins: c.allow_origins.clone(),
+            allow_credentials: c.allow_credentials,
+            allow_methods: c.allow_methods.clone(),
+            allow_headers: c.allow_headers.clone(),
+            expose_headers: c.expose_headers.clone(),
+            max_age_s: c.max_age_s,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum FilterRec {
     RequestHeaders(HeaderMods),

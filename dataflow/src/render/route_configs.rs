@@ -428,6 +428,7 @@ mod tests {
                     retry: None,
                     idle_timeout_ms: None,
                     auto_host_rewrite: false,
+                    internal_redirect: None,
                 }),
                 request_headers: HeaderOpsIr::default(),
                 response_headers: HeaderOpsIr::default(),

@@ -371,6 +371,7 @@ impl Context<'_> {
             }),
             idle_timeout_ms: None,
             auto_host_rewrite: false,
+            internal_redirect: None,
         };
         for f in &rule.filters {
             match f {
@@ -436,14 +437,7 @@ fn cors_of(rule: &RuleRec) -> Option<CorsIr> {
         return None;
     }
     rule.filters.iter().find_map(|f| match f {
-        FilterRec::Cors(c) => Some(CorsIr {
-            allow_origins: c.allow_origins.clone(),
-            allow_credentials: c.allow_credentials,
-            allow_methods: c.allow_methods.clone(),
-            allow_headers: c.allow_headers.clone(),
-            expose_headers: c.expose_headers.clone(),
-            max_age_s: c.max_age_s,
-        }),
+        FilterRec::Cors(c) => Some(CorsIr::from(c)),
         _ => None,
     })
 }
@@ -520,6 +514,7 @@ mod tests {
             retry: None,
             idle_timeout_ms: None,
             auto_host_rewrite: false,
+            internal_redirect: None,
         })
     }
 
@@ -613,6 +608,7 @@ mod tests {
                 }],
                 idle_timeout_ms: None,
                 auto_host_rewrite: false,
+                internal_redirect: None,
                 timeout_ms: Some(1000),
                 per_try_timeout_ms: None,
                 host_rewrite: None,

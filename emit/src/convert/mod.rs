@@ -7,6 +7,7 @@
 //! `Cluster.typed_extension_protocol_options`, which has at most one entry, and a route's
 //! `typed_per_filter_config`, which [`route::encode_route_config`] writes in key order.
 
+mod cel;
 pub(crate) mod cluster;
 mod endpoint;
 mod filters;

@@ -3,10 +3,10 @@
 
 use envoy_types::pb::envoy::config::core::v3::{DataSource, RuntimeFractionalPercent, data_source};
 use envoy_types::pb::envoy::config::route::v3::{
-    DirectResponseAction, HeaderMatcher, QueryParameterMatcher, RedirectAction, RetryPolicy, Route,
-    RouteAction, RouteConfiguration, RouteMatch, VirtualHost, WeightedCluster, header_matcher,
-    query_parameter_matcher, redirect_action, retry_policy, route, route_action, route_match,
-    weighted_cluster,
+    DirectResponseAction, HeaderMatcher, InternalRedirectPolicy, QueryParameterMatcher,
+    RedirectAction, RetryPolicy, Route, RouteAction, RouteConfiguration, RouteMatch, VirtualHost,
+    WeightedCluster, header_matcher, query_parameter_matcher, redirect_action, retry_policy, route,
+    route_action, route_match, weighted_cluster,
 };
 use envoy_types::pb::envoy::extensions::filters::http::cors::v3::CorsPolicy;
 use envoy_types::pb::envoy::r#type::matcher::v3::{
@@ -241,6 +241,16 @@ fn route_action(f: &ForwardIr, matched: &PathMatchIr) -> RouteAction {
             (None, false) => None,
         },
         idle_timeout: f.idle_timeout_ms.map(duration_ms),
+        internal_redirect_policy: f
+            .internal_redirect
+            .as_deref()
+            .map(|ir| InternalRedirectPolicy {
+                max_internal_redirects: ir.max.map(|value| UInt32Value { value }),
+                redirect_response_codes: ir.codes.iter().map(|&c| u32::from(c)).collect(),
+                allow_cross_scheme_redirect: ir.allow_cross_scheme,
+                response_headers_to_copy: ir.copy_headers.clone(),
+                ..Default::default()
+            }),
         request_mirror_policies: f.mirrors.iter().map(mirror_policy).collect(),
         retry_policy: f
             .retry

@@ -94,6 +94,7 @@ pub fn mk_route_config(name: &str, clusters: &[&str]) -> Resource {
                 retry: None,
                 idle_timeout_ms: None,
                 auto_host_rewrite: false,
+                internal_redirect: None,
             }),
             request_headers: HeaderOpsIr::default(),
             response_headers: HeaderOpsIr::default(),

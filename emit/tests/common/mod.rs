@@ -54,6 +54,7 @@ pub fn mk_forward(clusters: Vec<WeightedClusterIr>) -> ForwardIr {
         retry: None,
         idle_timeout_ms: None,
         auto_host_rewrite: false,
+        internal_redirect: None,
     }
 }
 

@@ -43,14 +43,7 @@ pub fn render_route<'a>(world: &World<'a>, route: &'a HttpRouteRec) -> RenderedR
             .iter()
             .filter(|_| rule.invalid.is_none())
             .find_map(|f| match f {
-                FilterRec::Cors(c) => Some(CorsIr {
-                    allow_origins: c.allow_origins.clone(),
-                    allow_credentials: c.allow_credentials,
-                    allow_methods: c.allow_methods.clone(),
-                    allow_headers: c.allow_headers.clone(),
-                    expose_headers: c.expose_headers.clone(),
-                    max_age_s: c.max_age_s,
-                }),
+                FilterRec::Cors(c) => Some(CorsIr::from(c)),
                 _ => None,
             });
         for (mi, m) in rule.matches.iter().enumerate() {
@@ -195,6 +188,7 @@ fn rule_action(
         }),
         idle_timeout_ms: None,
         auto_host_rewrite: false,
+        internal_redirect: None,
     };
     let mut targets = Vec::new();
     let mut broken = false;

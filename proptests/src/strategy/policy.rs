@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use proptest::sample::select;
-use sluice_dataflow::ir::{FilterKind, HttpFilterIr, RetryIr};
+use sluice_dataflow::ir::{FilterKind, HttpFilterIr, InternalRedirectIr, RetryIr};
 use sluice_dataflow::model::*;
 
 use super::names::{GATEWAYS, POLICIES, POLICY_LABELS, ROUTES, key_in};
@@ -117,17 +117,44 @@ fn filters() -> impl Strategy<Value = BTreeMap<FilterKind, Toggle<HttpFilterIr>>
     let buffer = toggle(
         select(&[1024u64, 1 << 20][..]).prop_map(|max_bytes| HttpFilterIr::Buffer { max_bytes }),
     );
-    (rate, fault, basic, buffer).prop_map(|(rate, fault, basic, buffer)| {
+    let csrf = toggle(
+        select(&[(100u32, 0u32), (0, 100)][..]).prop_map(|(enabled, shadow)| HttpFilterIr::Csrf {
+            enabled_pct: enabled,
+            shadow_pct: shadow,
+            additional_origins: Vec::new(),
+        }),
+    );
+    let rbac = toggle(
+        select(&[true, false][..]).prop_map(|allow| HttpFilterIr::Rbac {
+            allow,
+            expressions: vec!["request.headers['x-user'] == 'admin'".to_string()],
+        }),
+    );
+    (rate, fault, basic, buffer, csrf, rbac).prop_map(|(rate, fault, basic, buffer, csrf, rbac)| {
         [
             (FilterKind::LocalRateLimit, rate),
             (FilterKind::Fault, fault),
             (FilterKind::BasicAuth, basic),
             (FilterKind::Buffer, buffer),
+            (FilterKind::Csrf, csrf),
+            (FilterKind::Rbac, rbac),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k, v)))
         .collect()
     })
+}
+
+fn redirect() -> impl Strategy<Value = Option<InternalRedirectIr>> {
+    prop::option::weighted(
+        0.2,
+        any::<bool>().prop_map(|two| InternalRedirectIr {
+            codes: if two { vec![303, 307] } else { vec![302] },
+            max: Some(2),
+            allow_cross_scheme: false,
+            copy_headers: Vec::new(),
+        }),
+    )
 }
 
 /// A TrafficPolicy's sub-policies: each row mostly unset.
@@ -173,13 +200,13 @@ fn traffic() -> impl Strategy<Value = TrafficRec> {
             headers(),
             prop::option::weighted(0.2, any::<bool>()),
         ),
-        (regex, deny, filters()),
+        (regex, deny, filters(), redirect()),
     )
         .prop_map(
             |(
                 (timeout_ms, stream_idle_ms, retry, cors),
                 (request_headers, response_headers, auto_host_rewrite),
-                (path_regex, deny, filters),
+                (path_regex, deny, filters, internal_redirect),
             )| TrafficRec {
                 timeout_ms,
                 stream_idle_ms,
@@ -193,6 +220,7 @@ fn traffic() -> impl Strategy<Value = TrafficRec> {
                     .map(|d| BTreeMap::from([("rbac".to_string(), d)]))
                     .unwrap_or_default(),
                 filters,
+                internal_redirect,
             },
         )
 }
