@@ -7,7 +7,10 @@
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use sluice_dataflow::input::InputState;
-use sluice_dataflow::ir::{ActionIr, Condition, Resource, StatusIr};
+use sluice_dataflow::ir::{
+    ActionIr, Condition, FilterKind, PathRewriteIr, Resource, StatusIr, StatusKind,
+};
+use sluice_dataflow::model::PolicyKind;
 use sluice_dataflow::output::Snapshot;
 use sluice_proptests::oracle::{self, Config};
 use sluice_proptests::strategy::scenario;
@@ -24,6 +27,13 @@ struct Counts {
     localities: usize,
     tls_chains: usize,
     statuses: usize,
+    /// What policies did to routes: filters enabled by kind, routes closed by a deny (500
+    /// without a broken reference), route-field sub-policies applied.
+    policy_filters: std::collections::BTreeMap<String, usize>,
+    policy_fields: std::collections::BTreeMap<&'static str, usize>,
+    /// TrafficPolicy statuses with at least one ancestor, and without.
+    policies_attached: usize,
+    policies_unattached: usize,
     /// Route and listener conditions that report a problem (`Conflicted=True`, any other
     /// type `False`), by reason.
     failures: std::collections::BTreeMap<String, usize>,
@@ -43,6 +53,32 @@ impl Counts {
                             .iter()
                             .filter(|r| matches!(r.action, ActionIr::Forward(_)))
                             .count();
+                        for r in &vh.routes {
+                            for f in &r.filters {
+                                *self
+                                    .policy_filters
+                                    .entry(format!("{:?}", f.kind()))
+                                    .or_default() += 1;
+                            }
+                            if let ActionIr::Forward(f) = &r.action {
+                                let mut seen = |k: &'static str, on: bool| {
+                                    if on {
+                                        *self.policy_fields.entry(k).or_default() += 1;
+                                    }
+                                };
+                                seen("idle_timeout", f.idle_timeout_ms.is_some());
+                                seen("auto_host_rewrite", f.auto_host_rewrite);
+                                seen("internal_redirect", f.internal_redirect.is_some());
+                                seen(
+                                    "path_regex",
+                                    matches!(f.path_rewrite, Some(PathRewriteIr::Regex { .. })),
+                                );
+                                seen(
+                                    "retry_on",
+                                    f.retry.as_ref().is_some_and(|r| !r.on.is_empty()),
+                                );
+                            }
+                        }
                     }
                 }
                 Resource::Cluster(_) => self.clusters += 1,
@@ -53,6 +89,19 @@ impl Counts {
             }
         }
         self.statuses += snap.statuses.len();
+        for (key, status) in &snap.statuses {
+            if let (
+                StatusKind::Kgateway(PolicyKind::TrafficPolicy),
+                StatusIr::Policy { ancestors },
+            ) = (key.kind, &**status)
+            {
+                if ancestors.is_empty() {
+                    self.policies_unattached += 1;
+                } else {
+                    self.policies_attached += 1;
+                }
+            }
+        }
         for status in snap.statuses.values() {
             let conditions: Vec<_> = match &**status {
                 StatusIr::Route { parents } => parents.iter().flat_map(|p| &p.conditions).collect(),
@@ -98,6 +147,29 @@ fn worlds_reach_forwarding_clusters_and_endpoints() {
     assert!(c.tls_chains >= 40, "TLS filter chains: {c:#?}");
     // Routes that do not forward, and references that fail, still occur.
     assert!(c.forward_routes < c.routes, "every route forwards: {c:#?}");
+    // Every policy row reaches the output in a fair share of worlds.
+    for kind in FilterKind::ALL {
+        let n = c
+            .policy_filters
+            .get(&format!("{kind:?}"))
+            .copied()
+            .unwrap_or(0);
+        assert!(n >= 10, "routes with a {kind:?} filter: {n}: {c:#?}");
+    }
+    for field in [
+        "idle_timeout",
+        "auto_host_rewrite",
+        "internal_redirect",
+        "path_regex",
+        "retry_on",
+    ] {
+        let n = c.policy_fields.get(field).copied().unwrap_or(0);
+        assert!(n >= 10, "routes with a policy {field}: {n}: {c:#?}");
+    }
+    assert!(
+        c.policies_attached >= 40 && c.policies_unattached >= 10,
+        "TrafficPolicies attached / not: {c:#?}"
+    );
     for reason in [
         "BackendNotFound",
         "RefNotPermitted",

@@ -147,7 +147,7 @@ fn filters() -> impl Strategy<Value = BTreeMap<FilterKind, Toggle<HttpFilterIr>>
 
 fn redirect() -> impl Strategy<Value = Option<InternalRedirectIr>> {
     prop::option::weighted(
-        0.2,
+        0.35,
         any::<bool>().prop_map(|two| InternalRedirectIr {
             codes: if two { vec![303, 307] } else { vec![302] },
             max: Some(2),
@@ -198,7 +198,7 @@ fn traffic() -> impl Strategy<Value = TrafficRec> {
         (
             headers(),
             headers(),
-            prop::option::weighted(0.2, any::<bool>()),
+            prop::option::weighted(0.35, prop_oneof![3 => Just(true), 1 => Just(false)]),
         ),
         (regex, deny, filters(), redirect()),
     )
