@@ -212,6 +212,43 @@ mod tests {
     }
 
     #[test]
+    fn policy_ancestors_of_other_controllers_are_kept() {
+        use sluice_dataflow::ir::PolicyAncestorStatusIr;
+        use sluice_dataflow::model::PolicyKind;
+        let kind = StatusKind::Kgateway(PolicyKind::TrafficPolicy);
+        let ours = StatusIr::Policy {
+            ancestors: vec![PolicyAncestorStatusIr {
+                ancestor_ref: ParentRefIr {
+                    group: "gateway.networking.k8s.io".into(),
+                    kind: "Gateway".into(),
+                    namespace: "default".into(),
+                    name: "gw".into(),
+                    section_name: None,
+                    port: None,
+                },
+                controller_name: CONTROLLER.into(),
+                conditions: vec![Condition::new("Accepted", true, "Valid", "", 1)],
+            }],
+        };
+        let other = json!({"ancestorRef": {"name": "other-gw"},
+                           "controllerName": "other-controller.example.com/controller",
+                           "conditions": []});
+        let current = json!({"ancestors": [other.clone(),
+            {"ancestorRef": {"name": "stale"}, "controllerName": CONTROLLER, "conditions": []}]});
+        let desired = desired_status(kind, Some(&ours), &current, CONTROLLER, "T1").unwrap();
+        let ancestors = desired["ancestors"].as_array().unwrap();
+        assert_eq!(ancestors.len(), 2, "{desired:?}");
+        assert_eq!(ancestors[0], other);
+        assert_eq!(ancestors[1]["ancestorRef"]["name"], json!("gw"));
+        // The policy no longer reaches our Gateway: our entry goes, the other stays.
+        let gone = desired_status(kind, None, &current, CONTROLLER, "T1").unwrap();
+        assert_eq!(gone["ancestors"], json!([other]));
+        // GatewayExtension conditions are ours as a whole.
+        let ext = StatusKind::Kgateway(PolicyKind::GatewayExtension);
+        assert_eq!(owned_fields(ext), ["conditions"]);
+    }
+
+    #[test]
     fn transition_time_is_kept_while_status_is_unchanged() {
         let first = desired_status(
             StatusKind::HTTPRoute,
