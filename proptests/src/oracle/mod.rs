@@ -62,6 +62,8 @@ pub struct World<'a> {
     pub backends: Vec<&'a BackendRec>,
     pub direct_responses: Vec<&'a DirectResponseRec>,
     pub policies: Vec<&'a PolicyRec>,
+    /// TrafficPolicies by namespace (policies reach only their own namespace's objects).
+    pub traffic_by_ns: std::collections::BTreeMap<Sym, Vec<&'a PolicyRec>>,
 }
 
 impl<'a> World<'a> {
@@ -79,7 +81,12 @@ impl<'a> World<'a> {
                 Record::Namespace(x) => w.namespaces.push(x),
                 Record::Backend(x) => w.backends.push(x),
                 Record::DirectResponse(x) => w.direct_responses.push(x),
-                Record::Policy(x) => w.policies.push(x),
+                Record::Policy(x) => {
+                    w.policies.push(x);
+                    if x.kind == PolicyKind::TrafficPolicy {
+                        w.traffic_by_ns.entry(x.key.ns).or_default().push(x);
+                    }
+                }
             }
         }
         w

@@ -11,12 +11,9 @@ use sluice_dataflow::model::*;
 
 use super::World;
 
-fn traffic<'a, 'w>(world: &'w World<'a>) -> impl Iterator<Item = &'a PolicyRec> + 'w {
-    world
-        .policies
-        .iter()
-        .copied()
-        .filter(|p| p.kind == PolicyKind::TrafficPolicy)
+/// The TrafficPolicies of namespace `ns`.
+fn traffic<'a, 'w>(world: &'w World<'a>, ns: Sym) -> impl Iterator<Item = &'a PolicyRec> + 'w {
+    world.traffic_by_ns.get(&ns).into_iter().flatten().copied()
 }
 
 /// The policies that reach rule `ri` of `route` from the route's side.
@@ -27,7 +24,7 @@ pub fn route_level<'a>(
 ) -> Vec<(AttachLevel, &'a PolicyRec)> {
     let rule = &route.rules[ri];
     let mut out = Vec::new();
-    for p in traffic(world).filter(|p| p.key.ns == route.key.ns) {
+    for p in traffic(world, route.key.ns) {
         let section_level = |section: &Option<String>| match section {
             None => Some(AttachLevel::Route),
             Some(s) if rule.name.as_deref() == Some(s.as_str()) => Some(AttachLevel::Rule),
@@ -68,7 +65,7 @@ pub fn gateway_level<'a>(
     listeners: &[Sym],
 ) -> Vec<(AttachLevel, &'a PolicyRec)> {
     let mut out = Vec::new();
-    for p in traffic(world).filter(|p| p.key.ns == gateway.ns) {
+    for p in traffic(world, gateway.ns) {
         for t in &p.targets {
             if t.kind != TargetKind::Gateway || t.name != gateway.name {
                 continue;
@@ -96,47 +93,56 @@ pub fn serve(route: &RouteIr, policies: Vec<(AttachLevel, &PolicyRec)>) -> Route
 
 /// Whether `route` can see the TrafficPolicy its rule's `ExtensionRef` names.
 pub fn extension_exists(world: &World<'_>, route: &HttpRouteRec, name: Sym) -> bool {
-    traffic(world).any(|p| p.key.ns == route.key.ns && p.key.name == name)
+    traffic(world, route.key.ns).any(|p| p.key.name == name)
 }
 
-/// The Gateways of ours each policy reaches: named by a `targetRef`, or a parent of a route
-/// it reaches.
-pub fn reached_gateways(world: &World<'_>, p: &PolicyRec, ours: &[ObjectKey]) -> Vec<ObjectKey> {
-    if p.kind != PolicyKind::TrafficPolicy {
-        return Vec::new();
-    }
-    let mut out: Vec<ObjectKey> = Vec::new();
-    for t in &p.targets {
-        if t.kind == TargetKind::Gateway {
-            out.push(ObjectKey {
+/// The Gateways of ours each TrafficPolicy reaches: named by a `targetRef`, or a parent of a
+/// route it reaches (a `targetRef` or selector naming a rule the route lacks still reaches the
+/// route), by policy key.
+pub fn reached_gateways(
+    world: &World<'_>,
+    ours: &[ObjectKey],
+) -> std::collections::BTreeMap<ObjectKey, Vec<ObjectKey>> {
+    let mut out: std::collections::BTreeMap<ObjectKey, Vec<ObjectKey>> = Default::default();
+    for p in world.traffic_by_ns.values().flatten() {
+        let e = out.entry(p.key).or_default();
+        for t in p.targets.iter().filter(|t| t.kind == TargetKind::Gateway) {
+            e.push(ObjectKey {
                 ns: p.key.ns,
                 name: t.name,
             });
         }
     }
     for route in &world.routes {
-        let reaches = (0..route.rules.len())
-            .any(|ri| route_level(world, route, ri).iter().any(|(_, q)| q.key == p.key))
-            // A targetRef or selector naming a rule the route does not have still reaches
-            // the route for status.
-            || p.targets.iter().any(|t| t.kind == TargetKind::HTTPRoute && t.name == route.key.name && p.key.ns == route.key.ns)
-            || p.selectors.iter().any(|s| {
-                s.kind == TargetKind::HTTPRoute
-                    && p.key.ns == route.key.ns
-                    && s.labels.iter().all(|l| route.labels.contains(l))
+        let parents: Vec<ObjectKey> = route
+            .parent_refs
+            .iter()
+            .filter(|r| r.is_gateway())
+            .map(|r| r.gateway)
+            .collect();
+        for p in traffic(world, route.key.ns) {
+            let named = p
+                .targets
+                .iter()
+                .any(|t| t.kind == TargetKind::HTTPRoute && t.name == route.key.name);
+            let selected = p.selectors.iter().any(|s| {
+                s.kind == TargetKind::HTTPRoute && s.labels.iter().all(|l| route.labels.contains(l))
             });
-        if reaches {
-            out.extend(
-                route
-                    .parent_refs
-                    .iter()
-                    .filter(|r| r.is_gateway())
-                    .map(|r| r.gateway),
-            );
+            let by_extension = route.rules.iter().flat_map(|r| &r.filters).any(|f| {
+                matches!(f, FilterRec::Extension { group, kind, name }
+                    if group == KGATEWAY_GROUP && kind == "TrafficPolicy" && *name == p.key.name)
+            });
+            if named || selected || by_extension {
+                out.entry(p.key)
+                    .or_default()
+                    .extend(parents.iter().copied());
+            }
         }
     }
-    out.retain(|g| ours.contains(g));
-    out.sort();
-    out.dedup();
+    for gws in out.values_mut() {
+        gws.retain(|g| ours.contains(g));
+        gws.sort();
+        gws.dedup();
+    }
     out
 }

@@ -18,8 +18,12 @@ pub fn render(
     out: &mut Snapshot,
 ) {
     let ours: Vec<ObjectKey> = gateways.iter().map(|g| g.rec.key).collect();
+    let reached_by = super::policies::reached_gateways(world, &ours);
     for p in &world.policies {
-        let reached = super::policies::reached_gateways(world, p, &ours);
+        let reached = match p.kind {
+            PolicyKind::TrafficPolicy => reached_by.get(&p.key).cloned().unwrap_or_default(),
+            _ => Vec::new(),
+        };
         out.statuses.insert(
             StatusKey {
                 kind: StatusKind::Kgateway(p.kind),
