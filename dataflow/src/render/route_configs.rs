@@ -45,10 +45,11 @@ struct Neighbours {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 enum Part {
     Exists(Neighbours),
-    /// A route serving `host` here.
+    /// A route serving `host` here, as rendered.
     Member(String, ObjectKey, Arc<RenderedRoute>),
-    /// A TrafficPolicy on the Gateway, or on one of this configuration's listeners.
-    Policy(GatewayPolicy),
+    /// A route serving `host` here, its entries filled by the configuration's Gateway-level
+    /// policy.
+    Filled(String, ObjectKey, Arc<Vec<EntryIr>>),
 }
 
 pub fn render_route_configs<'s>(
@@ -68,16 +69,28 @@ pub fn render_route_configs<'s>(
             })
             .collect::<Vec<_>>()
     });
-    let policies = listener_configs
+    // The Gateway- and listener-level policies of each configuration, merged.
+    let gateway_policy = listener_configs
         .join_map(gateway_policies, |_, (rc, listener), gp| {
             let reaches = gp
                 .listener
                 .as_deref()
                 .is_none_or(|want| want == listener.as_str());
-            reaches.then(|| (*rc, Part::Policy(gp.clone())))
+            reaches.then(|| (*rc, gp.clone()))
         })
         .flat_map(|x| x)
-        .distinct();
+        .distinct()
+        .reduce_named("MergeGatewayPolicies", |_, policies, out| {
+            let merged = merge_in_order(
+                policies
+                    .iter()
+                    .map(|(gp, _)| (gp.level(), &*gp.policy))
+                    .collect(),
+            );
+            if let Some(m) = merged {
+                out.push((Arc::new(m), 1));
+            }
+        });
     let exists = views
         .flat_map(|(gw, v)| {
             let usable: Vec<&ListenerRec> = (0..v.rec.listeners.len())
@@ -126,37 +139,51 @@ pub fn render_route_configs<'s>(
         })
         .distinct()
         .join_map(rendered, |route, (rc, host), r| {
-            (*rc, Part::Member(host.clone(), *route, r.clone()))
+            (*rc, (host.clone(), *route, r.clone()))
         });
+    // A member of a configuration with a Gateway-level policy is filled here, keyed by
+    // (configuration, route): a route edit re-fills that route only, and the configuration's
+    // reduce below just gathers shared routes.
+    let filled = members
+        .clone()
+        .join_map(gateway_policy.clone(), |rc, (host, route, r), g| {
+            let entries: Vec<EntryIr> = r
+                .entries
+                .iter()
+                .map(|e| EntryIr {
+                    precedence: e.precedence.clone(),
+                    route: under_gateway(e, g),
+                    policy: e.policy.clone(),
+                })
+                .collect();
+            (*rc, Part::Filled(host.clone(), *route, Arc::new(entries)))
+        });
+    let plain = members
+        .antijoin(gateway_policy.map(|(rc, _)| rc))
+        .map(|(rc, (host, route, r))| (rc, Part::Member(host, route, r)));
 
     exists
-        .concat(members)
-        .concat(policies)
+        .concat(filled)
+        .concat(plain)
         .reduce_named("RenderRouteConfigs", |rc, parts, out| {
             let Some(neighbours) = parts.iter().find_map(|(p, _)| match p {
                 Part::Exists(n) => Some(n),
-                Part::Member(..) | Part::Policy(_) => None,
+                Part::Member(..) | Part::Filled(..) => None,
             }) else {
                 return;
             };
             let name = route_config_name(rc.gateway, rc.port, rc.section);
-            let gateway_policy = merge_in_order(
-                parts
-                    .iter()
-                    .filter_map(|(p, _)| match p {
-                        Part::Policy(gp) => Some((gp.level(), &*gp.policy)),
-                        _ => None,
-                    })
-                    .collect(),
-            );
             let mut hosts: BTreeMap<&str, Vec<&EntryIr>> = BTreeMap::new();
             for (p, _) in parts {
-                if let Part::Member(host, _, r) = p {
-                    hosts
-                        .entry(host.as_str())
-                        .or_default()
-                        .extend(r.entries.iter());
-                }
+                let (host, entries) = match p {
+                    Part::Member(host, _, r) => (host, &r.entries),
+                    Part::Filled(host, _, entries) => (host, &**entries),
+                    Part::Exists(_) => continue,
+                };
+                hosts
+                    .entry(host.as_str())
+                    .or_default()
+                    .extend(entries.iter());
             }
             let mut virtual_hosts: Vec<VirtualHostIr> = hosts
                 .into_iter()
@@ -167,9 +194,7 @@ pub fn render_route_configs<'s>(
                         domains: vec![host.to_string()],
                         routes: entries
                             .into_iter()
-                            .map(|e| {
-                                at_listener_port(&under_gateway(e, gateway_policy.as_ref()), rc)
-                            })
+                            .map(|e| at_listener_port(&e.route, rc))
                             .collect(),
                     }
                 })
@@ -188,10 +213,7 @@ pub fn render_route_configs<'s>(
 
 /// An entry's route with the Gateway-level policy filling what its own route-level policies
 /// and fields leave unset.
-fn under_gateway(e: &EntryIr, gateway: Option<&TrafficRec>) -> Arc<RouteIr> {
-    let Some(g) = gateway else {
-        return e.route.clone();
-    };
+fn under_gateway(e: &EntryIr, g: &TrafficRec) -> Arc<RouteIr> {
     let fill = match &e.policy {
         Some(route_level) => g.under(route_level),
         None => g.clone(),
