@@ -839,13 +839,6 @@ pub fn run(cfg: &BenchConfig) -> Report {
                 .to_owned(),
         );
     }
-    if cfg.kinds.contains(&ChangeKind::GatewayPolicy) {
-        report.not_measured.push(
-            "gateway-level policy fan-out: the dataflow does not translate TrafficPolicies \
-             yet, so `gateway policy` measures the no-op path (an empty epoch)"
-                .to_owned(),
-        );
-    }
     report
 }
 
