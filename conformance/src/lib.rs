@@ -29,5 +29,6 @@ pub mod cases;
 pub mod certs;
 pub mod echo;
 pub mod judge;
+pub mod kgateway;
 pub mod runner;
 pub mod table;

@@ -52,7 +52,7 @@ const RETRY_PAUSE: Duration = Duration::from_millis(200);
 const PROPAGATION: Duration = Duration::from_millis(300);
 
 const CLASS_NAME: &str = "sluice";
-const CONTROLLER: &str = "sluice.dev/gateway-controller";
+pub(crate) const CONTROLLER: &str = "sluice.dev/gateway-controller";
 const MARKER_PREFIX: &str = "sluice-conformance-epoch-";
 
 /// The xDS variant the proxies use.
@@ -374,11 +374,11 @@ fn load_docs(root: &Path, files: &[String]) -> anyhow::Result<Vec<Value>> {
     Ok(docs)
 }
 
-fn kind(doc: &Value) -> &str {
+pub(crate) fn kind(doc: &Value) -> &str {
     doc["kind"].as_str().unwrap_or("")
 }
 
-fn meta(doc: &Value) -> NsName {
+pub(crate) fn meta(doc: &Value) -> NsName {
     NsName::new(
         doc["metadata"]["namespace"].as_str().unwrap_or("default"),
         doc["metadata"]["name"].as_str().unwrap_or(""),
@@ -386,21 +386,23 @@ fn meta(doc: &Value) -> NsName {
 }
 
 /// Everything that lives for the whole run.
-struct World {
-    backends: Backends,
+pub(crate) struct World {
+    pub(crate) backends: Backends,
     /// Generated TLS Secrets.
-    certificates: BTreeMap<NsName, Certificate>,
-    rng: Rng,
+    pub(crate) certificates: BTreeMap<NsName, Certificate>,
+    pub(crate) rng: Rng,
 }
 
 /// One echo backend per Deployment ("pod" `{deployment}-{random}`).
-struct Backends {
+pub(crate) struct Backends {
     /// Deployment → (pod labels, backend).
     pods: BTreeMap<NsName, (BTreeMap<String, String>, EchoHandle)>,
 }
 
 impl Backends {
-    async fn start<'a>(docs: impl Iterator<Item = &'a Value>) -> anyhow::Result<Backends> {
+    pub(crate) async fn start<'a>(
+        docs: impl Iterator<Item = &'a Value>,
+    ) -> anyhow::Result<Backends> {
         let mut rng = Rng::seeded();
         let mut pods = BTreeMap::new();
         for d in docs.filter(|d| kind(d) == "Deployment") {
@@ -444,14 +446,14 @@ impl Backends {
         })
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         for (_, (_, handle)) in self.pods {
             handle.shutdown().await;
         }
     }
 }
 
-fn labels(v: &Value) -> BTreeMap<String, String> {
+pub(crate) fn labels(v: &Value) -> BTreeMap<String, String> {
     v.as_object()
         .map(|o| {
             o.iter()
@@ -462,10 +464,10 @@ fn labels(v: &Value) -> BTreeMap<String, String> {
 }
 
 /// A small non-cryptographic generator (splitmix64) for pod names, uuids and addresses.
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn seeded() -> Rng {
+    pub(crate) fn seeded() -> Rng {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -473,7 +475,7 @@ impl Rng {
         Rng(nanos ^ (u64::from(std::process::id()) << 32))
     }
 
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -483,13 +485,13 @@ impl Rng {
 }
 
 /// A child process, killed when dropped.
-struct Proc {
+pub(crate) struct Proc {
     name: String,
     child: Child,
 }
 
 impl Proc {
-    fn spawn(name: &str, cmd: &mut Command, log: &Path) -> anyhow::Result<Proc> {
+    pub(crate) fn spawn(name: &str, cmd: &mut Command, log: &Path) -> anyhow::Result<Proc> {
         let file =
             std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
         let child = cmd
@@ -504,7 +506,7 @@ impl Proc {
         })
     }
 
-    fn check_alive(&mut self) -> anyhow::Result<()> {
+    pub(crate) fn check_alive(&mut self) -> anyhow::Result<()> {
         if let Some(status) = self.child.try_wait()? {
             bail!("{} exited: {status}", self.name);
         }
@@ -520,7 +522,7 @@ impl Drop for Proc {
 }
 
 /// `n` free TCP ports on 127.0.0.1.
-fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
+pub(crate) fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
     let listeners = (0..n)
         .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
         .collect::<Result<Vec<_>, _>>()?;
@@ -531,25 +533,25 @@ fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
 }
 
 /// One `sluice serve` and the proxies of one mode.
-struct Mesh<'a> {
-    opts: &'a Options,
-    mode: Mode,
-    dir: &'a Path,
-    watched: PathBuf,
-    staging: PathBuf,
-    sluice: Proc,
-    xds_port: u16,
-    admin_port: u16,
-    octet: u8,
+pub(crate) struct Mesh<'a> {
+    pub(crate) opts: &'a Options,
+    pub(crate) mode: Mode,
+    pub(crate) dir: &'a Path,
+    pub(crate) watched: PathBuf,
+    pub(crate) staging: PathBuf,
+    pub(crate) sluice: Proc,
+    pub(crate) xds_port: u16,
+    pub(crate) admin_port: u16,
+    pub(crate) octet: u8,
     /// The last host number of `127.0.{octet}.N` handed out.
-    next_host: u8,
-    envoys: BTreeMap<NsName, Envoy>,
-    epoch: u64,
+    pub(crate) next_host: u8,
+    pub(crate) envoys: BTreeMap<NsName, Envoy>,
+    pub(crate) epoch: u64,
 }
 
-struct Envoy {
-    proc: Proc,
-    ip: Ipv4Addr,
+pub(crate) struct Envoy {
+    pub(crate) proc: Proc,
+    pub(crate) ip: Ipv4Addr,
 }
 
 async fn run_mode(
@@ -634,7 +636,7 @@ async fn run_mode(
 }
 
 impl Mesh<'_> {
-    async fn wait_ready(&mut self) -> anyhow::Result<()> {
+    pub(crate) async fn wait_ready(&mut self) -> anyhow::Result<()> {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             self.sluice.check_alive()?;
@@ -830,7 +832,7 @@ impl Mesh<'_> {
 
     /// Writes `docs` (plus what the runner adds) as the watched directory's only file and
     /// waits until sluice shows it.
-    async fn apply(&mut self, docs: &[Value], world: &mut World) -> anyhow::Result<()> {
+    pub(crate) async fn apply(&mut self, docs: &[Value], world: &mut World) -> anyhow::Result<()> {
         self.epoch += 1;
         let marker = format!("{MARKER_PREFIX}{}", self.epoch);
         let mut all: Vec<Value> = Vec::with_capacity(docs.len() + 16);
@@ -893,7 +895,7 @@ impl Mesh<'_> {
     }
 
     /// Starts the proxy of `gw` unless it runs.
-    async fn ensure_envoy(&mut self, gw: &NsName) -> anyhow::Result<()> {
+    pub(crate) async fn ensure_envoy(&mut self, gw: &NsName) -> anyhow::Result<()> {
         if let Some(e) = self.envoys.get_mut(gw) {
             return e.proc.check_alive();
         }
@@ -961,7 +963,7 @@ fn needed_gateways(test: &Test) -> BTreeSet<NsName> {
         .collect()
 }
 
-fn gateway_class(name: &str) -> Value {
+pub(crate) fn gateway_class(name: &str) -> Value {
     json!({
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "GatewayClass",
@@ -1242,19 +1244,19 @@ impl Ctx {
 }
 
 /// A request on a fresh connection.
-struct Outgoing {
-    addr: SocketAddr,
+pub(crate) struct Outgoing {
+    pub(crate) addr: SocketAddr,
     /// Server name and the certificates to trust, for TLS.
-    tls: Option<(String, Vec<Vec<u8>>)>,
-    protocol: Protocol,
-    method: String,
-    host: String,
-    path: String,
-    headers: Vec<(String, String)>,
+    pub(crate) tls: Option<(String, Vec<Vec<u8>>)>,
+    pub(crate) protocol: Protocol,
+    pub(crate) method: String,
+    pub(crate) host: String,
+    pub(crate) path: String,
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 impl Outgoing {
-    async fn send(&self) -> Result<Response, String> {
+    pub(crate) async fn send(&self) -> Result<Response, String> {
         let tcp = TcpStream::connect(self.addr)
             .await
             .map_err(|e| format!("connecting to {}: {e}", self.addr))?;
@@ -1351,7 +1353,7 @@ impl Outgoing {
 }
 
 /// `GET http://127.0.0.1:{port}{path}`.
-async fn get(port: u16, path: &str) -> Result<Response, String> {
+pub(crate) async fn get(port: u16, path: &str) -> Result<Response, String> {
     let out = Outgoing {
         addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
         tls: None,
