@@ -192,6 +192,17 @@ fn filter_sub_policies_lower_to_their_filter_configs() {
             .contains_key(&sluice_dataflow::ir::FilterKind::BasicAuth)
     );
 
+    // An empty local rate limit switches an inherited one off.
+    let p = traffic_policy("  rateLimit: { local: {} }\n");
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    assert_eq!(
+        p.traffic
+            .expect("a disable")
+            .filters
+            .get(&sluice_dataflow::ir::FilterKind::LocalRateLimit),
+        Some(&Toggle::Off)
+    );
+
     // basicAuth from a Secret is not resolved yet: it fails closed.
     let p = traffic_policy("  basicAuth: { secretRef: { name: users } }\n");
     let t = p.traffic.expect("a deny");

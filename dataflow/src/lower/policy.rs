@@ -255,10 +255,13 @@ pub fn lower_traffic_policy(p: &TrafficPolicy) -> PolicyRec {
     let json = serde_json::to_value(spec).unwrap_or_default();
     let disabled = |v: &serde_json::Value| v.get("disable").is_some_and(|d| !d.is_null());
     // Sub-policies served by an HTTP filter.
-    if let Some(local) = spec.rate_limit.as_ref().and_then(|r| r.local.as_ref())
-        && let Some(f) = local_rate_limit(local, &mut problem)
-    {
-        t.filters.insert(FilterKind::LocalRateLimit, Toggle::On(f));
+    if let Some(local) = spec.rate_limit.as_ref().and_then(|r| r.local.as_ref()) {
+        if local.token_bucket.is_none() {
+            // kgateway: an empty `local: {}` switches an inherited local rate limit off.
+            t.filters.insert(FilterKind::LocalRateLimit, Toggle::Off);
+        } else if let Some(f) = local_rate_limit(local, &mut problem) {
+            t.filters.insert(FilterKind::LocalRateLimit, Toggle::On(f));
+        }
     }
     if let Some(v) = json.get("faultInjection").filter(|v| !v.is_null()) {
         if disabled(v) {
