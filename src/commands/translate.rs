@@ -46,11 +46,7 @@ pub fn run(
     };
     // Never let a user believe a policy is in effect when it is not.
     for (key, status) in &snapshot.statuses {
-        let entry = sluice_dataflow::ir::StatusEntry {
-            key: key.clone(),
-            status: (**status).clone(),
-        };
-        if let Some(w) = entry.policy_warning() {
+        if let Some(w) = sluice_dataflow::ir::policy_warning(key, status) {
             eprintln!("warning: {w}");
         }
     }

@@ -177,11 +177,7 @@ fn compile_loop(
         };
         let compiled = started.elapsed();
         for (key, status) in &out.status_upserts {
-            let entry = sluice_dataflow::ir::StatusEntry {
-                key: key.clone(),
-                status: (**status).clone(),
-            };
-            if let Some(w) = entry.policy_warning() {
+            if let Some(w) = sluice_dataflow::ir::policy_warning(key, status) {
                 tracing::warn!("{w}");
             }
         }

@@ -130,28 +130,26 @@ pub enum StatusIr {
     },
 }
 
-impl StatusEntry {
-    /// For a kgateway policy-like object that is not fully in effect: a one-line warning naming
-    /// the object and why (the fields without effect, or that it reaches no Gateway).
-    pub fn policy_warning(&self) -> Option<String> {
-        let StatusKind::Kgateway(kind) = self.key.kind else {
-            return None;
-        };
-        let who = format!("{} {}/{}", kind.as_str(), self.key.namespace, self.key.name);
-        let not_accepted = |conditions: &[Condition]| {
-            conditions
-                .iter()
-                .find(|c| c.type_ == "Accepted" && c.status != "True")
-                .map(|c| format!("{who}: {}: {}", c.reason, c.message))
-        };
-        match &self.status {
-            StatusIr::Policy { ancestors } if ancestors.is_empty() => (kind
-                == crate::model::PolicyKind::TrafficPolicy)
-                .then(|| format!("{who}: reaches no Gateway of this controller; it has no effect")),
-            StatusIr::Policy { ancestors } => not_accepted(&ancestors[0].conditions),
-            StatusIr::GatewayClass { conditions } => not_accepted(conditions),
-            _ => None,
-        }
+/// For a kgateway policy-like object that is not fully in effect: a one-line warning naming
+/// the object and why (the fields without effect, or that it reaches no Gateway).
+pub fn policy_warning(key: &StatusKey, status: &StatusIr) -> Option<String> {
+    let StatusKind::Kgateway(kind) = key.kind else {
+        return None;
+    };
+    let who = format!("{} {}/{}", kind.as_str(), key.namespace, key.name);
+    let not_accepted = |conditions: &[Condition]| {
+        conditions
+            .iter()
+            .find(|c| c.type_ == "Accepted" && c.status != "True")
+            .map(|c| format!("{who}: {}: {}", c.reason, c.message))
+    };
+    match status {
+        StatusIr::Policy { ancestors } if ancestors.is_empty() => (kind
+            == crate::model::PolicyKind::TrafficPolicy)
+            .then(|| format!("{who}: reaches no Gateway of this controller; it has no effect")),
+        StatusIr::Policy { ancestors } => not_accepted(&ancestors[0].conditions),
+        StatusIr::GatewayClass { conditions } => not_accepted(conditions),
+        _ => None,
     }
 }
 
