@@ -46,6 +46,19 @@ pub struct EngineArgs {
     pub hostfile: Option<PathBuf>,
 }
 
+/// How xDS is secured (shared by `serve` and `bootstrap`, which must agree).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrustArgs {
+    /// Where sluice keeps its xDS certificate authority (default: `$SLUICE_STATE_DIR`, else
+    /// `$XDG_STATE_HOME/sluice`, else `~/.local/state/sluice`).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Plaintext, unauthenticated xDS: anyone who reaches the port gets any Gateway's
+    /// configuration and private keys. Only for debugging.
+    #[arg(long)]
+    pub insecure_xds: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Translate manifests once and print the xDS resources and statuses.
@@ -57,6 +70,9 @@ pub enum Command {
         output: Format,
         #[arg(long, value_enum, default_value = "dataflow")]
         engine: EngineKind,
+        /// Print the TLS private keys in `secrets` (redacted otherwise).
+        #[arg(long)]
+        show_secrets: bool,
         #[command(flatten)]
         engine_args: EngineArgs,
     },
@@ -80,8 +96,22 @@ pub enum Command {
         xds_addr: std::net::SocketAddr,
         #[arg(long, default_value = "127.0.0.1:18001")]
         admin_addr: std::net::SocketAddr,
+        /// With a cluster: the audience proxies' ServiceAccount tokens must carry.
+        #[arg(long, default_value = "sluice")]
+        token_audience: String,
+        /// Do not serve `/debug/xds` on the admin endpoint.
+        #[arg(long)]
+        no_debug_xds: bool,
+        #[command(flatten)]
+        trust: TrustArgs,
         #[command(flatten)]
         engine_args: EngineArgs,
+    },
+    /// Add a new generation to sluice's xDS CA: new client certificates come from it; the
+    /// server moves to it once the older generations expire.
+    RotateCa {
+        #[command(flatten)]
+        trust: TrustArgs,
     },
     /// Write a generated benchmark fleet as YAML (one file per namespace).
     Gen {
@@ -150,5 +180,7 @@ pub enum Command {
         /// host can serve Gateways listening on the same port.
         #[arg(long, value_name = "IP")]
         bind_address: Option<std::net::IpAddr>,
+        #[command(flatten)]
+        trust: TrustArgs,
     },
 }

@@ -179,6 +179,23 @@ async fn handle(cluster: Arc<Cluster>, method: Method, uri: Uri, body: Bytes) ->
         };
     }
     match (method, name, sub.as_deref()) {
+        // TokenReview: `sa:NS:NAME` is the token of ServiceAccount NS/NAME for audience
+        // `sluice`; anything else is rejected.
+        (Method::POST, None, None) if plural == "tokenreviews" => {
+            let token = body["spec"]["token"].as_str().unwrap_or_default();
+            let audiences = body["spec"]["audiences"].clone();
+            let status = match token.strip_prefix("sa:").and_then(|t| t.split_once(':')) {
+                Some((ns, sa)) if audiences == json!(["sluice"]) => json!({
+                    "authenticated": true,
+                    "audiences": ["sluice"],
+                    "user": {"username": format!("system:serviceaccount:{ns}:{sa}")},
+                }),
+                _ => json!({"authenticated": false, "error": "invalid bearer token"}),
+            };
+            let mut review = body.clone();
+            review["status"] = status;
+            json_response(StatusCode::CREATED, &review)
+        }
         (Method::GET, None, None) => {
             if query_param(&uri, "watch").as_deref() == Some("true") {
                 // An open, silent watch: nothing changes in this cluster.
@@ -262,6 +279,8 @@ fn kubeconfig(dir: &Path, port: u16) -> PathBuf {
 fn sluice_serve_cluster(kubeconfig: &Path, xds: u16, admin: u16, log: PathBuf) -> common::Proc {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
     cmd.arg("serve")
+        .arg("--state-dir")
+        .arg(common::state_dir())
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .arg("--xds-addr")
@@ -294,6 +313,46 @@ async fn eventually(what: &str, proc: &common::Proc, timeout: Duration, f: impl 
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// In a cluster, a proxy may prove itself with a ServiceAccount token instead of a client
+/// certificate: sluice asks the API server (TokenReview) and binds ServiceAccount `ns/name` to
+/// Gateway `ns/name`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_account_tokens_bind_proxies_to_their_gateway() {
+    use common::xds::{sotw_first_with_token, tls};
+    let world = common::root().join("testdata/basic.yaml");
+    let work = tempfile::tempdir().unwrap();
+    let cluster = Arc::new(Cluster::load(std::slice::from_ref(&world)));
+    let port = serve_cluster(cluster).await;
+    let config = kubeconfig(work.path(), port);
+    let [xds, admin] = common::free_ports(2)[..] else {
+        unreachable!()
+    };
+    let mut kube = sluice_serve_cluster(&config, xds, admin, work.path().join("kube.log"));
+    common::wait_sluice_ready(&mut kube, admin, Duration::from_secs(30)).await;
+    let ca = sluice_emit::pki::Authority::open(&common::state_dir(), std::time::SystemTime::now())
+        .unwrap();
+    let ask = |gateway: Option<&'static str>, token: Option<&'static str>| {
+        sotw_first_with_token(xds, Some(tls(&ca, None)), gateway, token)
+    };
+    let lds = ask(Some("infra/gw"), Some("sa:infra:gw")).await.unwrap();
+    assert!(!lds.resources.is_empty(), "the Gateway's listeners");
+    // The node may leave the Gateway out: the token names it.
+    assert!(ask(None, Some("sa:infra:gw")).await.is_ok());
+    let denied = ask(Some("infra/not-ours"), Some("sa:infra:gw"))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied, "{denied:?}");
+    for token in [Some("forged"), None] {
+        let refused = ask(Some("infra/gw"), token).await.unwrap_err();
+        assert_eq!(
+            refused.code(),
+            tonic::Code::Unauthenticated,
+            "{token:?}: {refused:?}"
+        );
+    }
+    drop(kube);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -570,6 +570,8 @@ async fn setup<'a>(
         "sluice serve",
         Command::new(&conf.sluice)
             .arg("serve")
+            .arg("--state-dir")
+            .arg(dir.join("state"))
             .arg("--from")
             .arg(&watched)
             .arg("--xds-addr")

@@ -573,6 +573,8 @@ async fn run_mode(
         "sluice serve",
         Command::new(&opts.sluice)
             .arg("serve")
+            .arg("--state-dir")
+            .arg(dir.join("state"))
             .arg("--from")
             .arg(&watched)
             .arg("--xds-addr")
@@ -904,6 +906,8 @@ impl Mesh<'_> {
         let tag = format!("{}-{}-{}", self.mode.name(), gw.namespace, gw.name);
         let mut cmd = Command::new(&self.opts.sluice);
         cmd.arg("bootstrap")
+            .arg("--state-dir")
+            .arg(self.dir.join("state"))
             .arg("--gateway")
             .arg(gw.to_string())
             .arg("--xds")

@@ -209,6 +209,7 @@ fn xds(k: &XdsKey) -> String {
         XdsType::Route => "RDS",
         XdsType::Cluster => "CDS",
         XdsType::Endpoint => "EDS",
+        XdsType::Secret => "SDS",
     };
     format!("{ty} {}", k.name)
 }

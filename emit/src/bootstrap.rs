@@ -4,8 +4,14 @@
 use envoy_types::pb::envoy::config::bootstrap::v3::{Admin, Bootstrap, bootstrap};
 use envoy_types::pb::envoy::config::cluster::v3::{Cluster, cluster};
 use envoy_types::pb::envoy::config::core::v3::{
-    ApiConfigSource, ApiVersion, GrpcService, Node, api_config_source, grpc_service,
+    ApiConfigSource, ApiVersion, DataSource, GrpcService, Node, TransportSocket,
+    api_config_source, data_source, grpc_service, transport_socket,
 };
+use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
+    CertificateValidationContext, CommonTlsContext, SubjectAltNameMatcher, TlsCertificate,
+    UpstreamTlsContext, common_tls_context, subject_alt_name_matcher,
+};
+use envoy_types::pb::envoy::r#type::matcher::v3::{StringMatcher, string_matcher};
 use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
 use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
 use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::http_connection_manager::RouteSpecifier;
@@ -44,11 +50,19 @@ pub fn static_bootstrap(snapshot: &Snapshot, admin_port: u16) -> Value {
     };
     let mut listeners = Vec::new();
     let mut clusters = Vec::new();
+    let mut secrets = std::collections::BTreeMap::new();
     for resource in snapshot.resources.values() {
         match resource {
-            Resource::Listener(l) => listeners.push(listener_with_routes(l, |chain| {
-                RouteSpecifier::RouteConfig(route_config(&chain.route_config_name))
-            })),
+            Resource::Listener(l) => {
+                for tls in crate::convert::listener_secrets(l).into_values() {
+                    secrets.insert(tls.secret.clone(), crate::convert::to_envoy_secret(tls));
+                }
+                listeners.push(listener_with_routes(
+                    l,
+                    |chain| RouteSpecifier::RouteConfig(route_config(&chain.route_config_name)),
+                    None,
+                ))
+            }
             Resource::Cluster(c) => {
                 let endpoints = match get(XdsType::Endpoint, &c.name) {
                     Some(Resource::Endpoint(e)) => Some(e),
@@ -63,7 +77,7 @@ pub fn static_bootstrap(snapshot: &Snapshot, admin_port: u16) -> Value {
         static_resources: Some(bootstrap::StaticResources {
             listeners,
             clusters,
-            ..Default::default()
+            secrets: secrets.into_values().collect(),
         }),
         admin: Some(admin(admin_port)),
         ..Default::default()
@@ -122,11 +136,65 @@ pub struct AdsBootstrap<'a> {
     /// rewrites every Listener it sends to the proxy to it, so several proxies on one host can
     /// serve Gateways listening on the same port. `None`: the listeners' own address.
     pub bind_address: Option<&'a str>,
+    /// TLS to sluice (`None`: plaintext, for `--insecure-xds`).
+    pub tls: Option<&'a XdsTls>,
 }
 
-/// A dynamic bootstrap: listeners and clusters over ADS (routes and endpoints follow, since the
-/// connection managers and EDS clusters name ADS as their source). `bind_address`: see
-/// [`AdsBootstrap::bind_address`].
+/// What a proxy needs to reach sluice over mutual TLS: the CAs it trusts for sluice's
+/// certificate ([`crate::pki::SERVER_NAME`]) and its own client certificate.
+#[derive(Clone, Debug)]
+pub struct XdsTls {
+    pub trusted_ca_pem: String,
+    pub client: crate::pki::CertKey,
+}
+
+/// The `xds_cluster`'s TLS: verify sluice by its CA and name, present the client certificate.
+fn xds_transport_socket(tls: &XdsTls) -> TransportSocket {
+    let inline = |s: &str| DataSource {
+        specifier: Some(data_source::Specifier::InlineString(s.to_string())),
+        ..Default::default()
+    };
+    let validation = CertificateValidationContext {
+        trusted_ca: Some(inline(&tls.trusted_ca_pem)),
+        match_typed_subject_alt_names: vec![SubjectAltNameMatcher {
+            san_type: subject_alt_name_matcher::SanType::Dns.into(),
+            matcher: Some(StringMatcher {
+                match_pattern: Some(string_matcher::MatchPattern::Exact(
+                    crate::pki::SERVER_NAME.to_string(),
+                )),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let context = UpstreamTlsContext {
+        common_tls_context: Some(CommonTlsContext {
+            tls_certificates: vec![TlsCertificate {
+                certificate_chain: Some(inline(&tls.client.cert_pem)),
+                private_key: Some(inline(&tls.client.key_pem)),
+                ..Default::default()
+            }],
+            validation_context_type: Some(
+                common_tls_context::ValidationContextType::ValidationContext(validation),
+            ),
+            alpn_protocols: vec!["h2".to_string()],
+            ..Default::default()
+        }),
+        sni: crate::pki::SERVER_NAME.to_string(),
+        ..Default::default()
+    };
+    TransportSocket {
+        name: "envoy.transport_sockets.tls".to_string(),
+        config_type: Some(transport_socket::ConfigType::TypedConfig(
+            crate::convert::pack(&context),
+        )),
+    }
+}
+
+/// A dynamic bootstrap over plaintext: listeners and clusters over ADS (routes and endpoints
+/// follow, since the connection managers and EDS clusters name ADS as their source).
+/// `bind_address`: see [`AdsBootstrap::bind_address`]. With TLS: [`ads_bootstrap_proto`].
 #[allow(clippy::too_many_arguments)]
 pub fn ads_bootstrap(
     node_id: &str,
@@ -139,6 +207,7 @@ pub fn ads_bootstrap(
     bind_address: Option<&str>,
 ) -> Value {
     let cfg = AdsBootstrap {
+        tls: None,
         node_id,
         node_cluster,
         gateway,
@@ -176,7 +245,7 @@ pub fn ads_bootstrap_proto(cfg: &AdsBootstrap<'_>) -> Bootstrap {
     } else {
         api_config_source::ApiType::Grpc
     };
-    let xds_cluster = to_envoy_cluster(&ClusterIr {
+    let mut xds_cluster = to_envoy_cluster(&ClusterIr {
         name: XDS_CLUSTER.to_string(),
         discovery: DiscoveryIr::Static {
             hosts: vec![(cfg.xds_host.to_string(), cfg.xds_port)],
@@ -185,6 +254,7 @@ pub fn ads_bootstrap_proto(cfg: &AdsBootstrap<'_>) -> Bootstrap {
         http2: true,
         connect_timeout_ms: 5_000,
     });
+    xds_cluster.transport_socket = cfg.tls.map(xds_transport_socket);
     Bootstrap {
         node: Some(Node {
             id: cfg.node_id.to_string(),

@@ -21,7 +21,13 @@
 //! - the Listeners named `{ns}/{name}/{port}` (the roots),
 //! - the RouteConfigurations their filter chains name (`FilterChainIr.route_config_name`),
 //! - the Clusters those route configurations forward or mirror to,
-//! - the ClusterLoadAssignments of the EDS clusters among them (same name as the cluster).
+//! - the ClusterLoadAssignments of the EDS clusters among them (same name as the cluster),
+//! - the SDS Secrets their filter chains terminate TLS with.
+//!
+//! Secrets are not in the dataflow's output: they are cut out of the Listeners here
+//! (`convert::listener_secrets`), stored like any resource while at least one stored Listener
+//! names them, and removed with the last. A rotated certificate changes the Secret's version;
+//! the Listener's bytes (which only name the Secret) and so its version stay the same.
 //!
 //! The reference graph is maintained incrementally: each Gateway keeps a reference count per
 //! resource name (names may be referenced before the resource exists); a resource's own
@@ -38,8 +44,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use envoy_types::pb::google::protobuf::Any as PbAny;
+use prost::Message;
 use sha2::{Digest, Sha256};
-use sluice_dataflow::ir::{ActionIr, DiscoveryIr, Resource, XdsKey, XdsType};
+use sluice_dataflow::ir::{ActionIr, DiscoveryIr, Resource, TlsCertIr, XdsKey, XdsType};
 use sluice_dataflow::output::OutputBatch;
 
 use crate::convert;
@@ -98,8 +105,21 @@ impl Encoded {
     /// Encodes `resource` under the version prefix `prefix`.
     pub fn new(resource: &Resource, prefix: &str) -> Encoded {
         let key = resource.key();
+        Encoded::of(key, convert::encode(resource), references(resource), prefix)
+    }
+
+    /// The SDS Secret of a listener's certificate.
+    pub fn secret(tls: &TlsCertIr, prefix: &str) -> Encoded {
+        let key = XdsKey {
+            ty: XdsType::Secret,
+            name: tls.secret.clone(),
+        };
+        let value = convert::to_envoy_secret(tls).encode_to_vec();
+        Encoded::of(key, value, Vec::new(), prefix)
+    }
+
+    fn of(key: XdsKey, value: Vec<u8>, refs: Vec<XdsKey>, prefix: &str) -> Encoded {
         let type_url = key.ty.type_url();
-        let value = convert::encode(resource);
         let mut hasher = Sha256::new();
         hasher.update(type_url.as_bytes());
         hasher.update([0u8]);
@@ -114,7 +134,7 @@ impl Encoded {
                 type_url: type_url.to_string(),
                 value,
             },
-            refs: references(resource),
+            refs,
         }
     }
 
@@ -154,6 +174,12 @@ fn references(resource: &Resource) -> Vec<XdsKey> {
             .filter_chains
             .iter()
             .map(|c| key(XdsType::Route, &c.route_config_name))
+            .chain(
+                l.filter_chains
+                    .iter()
+                    .filter_map(|c| c.tls.as_ref())
+                    .map(|t| key(XdsType::Secret, &t.secret)),
+            )
             .collect(),
         Resource::Route(rc) => rc
             .virtual_hosts
@@ -184,7 +210,7 @@ pub(crate) fn type_index(ty: XdsType) -> usize {
     ty as usize
 }
 
-type Store = [BTreeMap<String, Arc<Encoded>>; 4];
+type Store = [BTreeMap<String, Arc<Encoded>>; XdsType::COUNT];
 
 /// What a (Gateway, type) pair's view changed by, for generation bumps.
 type Touched = BTreeSet<(GatewayId, XdsType)>;
@@ -192,8 +218,8 @@ type Touched = BTreeSet<(GatewayId, XdsType)>;
 #[derive(Debug, Default)]
 struct GatewayView {
     /// Per type: name → number of references from this Gateway's view (roots count one).
-    counts: [BTreeMap<String, u32>; 4],
-    generation: [u64; 4],
+    counts: [BTreeMap<String, u32>; XdsType::COUNT],
+    generation: [u64; XdsType::COUNT],
 }
 
 impl GatewayView {
@@ -273,6 +299,8 @@ pub struct XdsCache {
     applied: u64,
     store: Store,
     graph: Graph,
+    /// Secret name → how many stored Listeners name it.
+    secret_holders: BTreeMap<String, u32>,
 }
 
 impl XdsCache {
@@ -284,6 +312,7 @@ impl XdsCache {
             applied: 0,
             store: Default::default(),
             graph: Graph::default(),
+            secret_holders: BTreeMap::new(),
         }
     }
 
@@ -305,15 +334,25 @@ impl XdsCache {
         for key in &batch.deletes {
             if let Some(old) = self.store[type_index(key.ty)].remove(&key.name) {
                 self.relink(key, Some(&old.refs), None, &mut touched);
+                self.release_secrets(&old.refs, &mut touched);
             }
         }
         for resource in &batch.upserts {
+            // A listener's secrets go in first, so that linking the listener finds them.
+            if let Resource::Listener(l) = resource {
+                for tls in convert::listener_secrets(l).into_values() {
+                    self.hold_secret(tls, &mut touched);
+                }
+            }
             let enc = Arc::new(Encoded::new(resource, &self.prefix));
             let key = XdsKey {
                 ty: enc.ty,
                 name: enc.name.clone(),
             };
             let old = self.store[type_index(key.ty)].insert(key.name.clone(), enc.clone());
+            if let Some(old) = &old {
+                self.release_secrets(&old.refs, &mut touched);
+            }
             if old.as_ref().is_some_and(|o| o.version == enc.version) {
                 continue;
             }
@@ -335,6 +374,39 @@ impl XdsCache {
             gateways.insert(gw);
         }
         gateways
+    }
+
+    /// Stores (or updates) a Secret one more Listener names.
+    fn hold_secret(&mut self, tls: &TlsCertIr, touched: &mut Touched) {
+        *self.secret_holders.entry(tls.secret.clone()).or_insert(0) += 1;
+        let enc = Arc::new(Encoded::secret(tls, &self.prefix));
+        let key = XdsKey {
+            ty: XdsType::Secret,
+            name: enc.name.clone(),
+        };
+        let old = self.store[type_index(key.ty)].insert(key.name.clone(), enc.clone());
+        match old {
+            Some(o) if o.version == enc.version => {}
+            Some(_) => self.relink(&key, Some(&[]), Some(&[]), touched),
+            None => self.relink(&key, None, Some(&[]), touched),
+        }
+    }
+
+    /// A Listener that named the Secrets among `refs` is gone or replaced: drop the Secrets
+    /// no stored Listener names any more.
+    fn release_secrets(&mut self, refs: &[XdsKey], touched: &mut Touched) {
+        for key in refs.iter().filter(|r| r.ty == XdsType::Secret) {
+            let Some(holders) = self.secret_holders.get_mut(&key.name) else {
+                continue;
+            };
+            *holders -= 1;
+            if *holders == 0 {
+                self.secret_holders.remove(&key.name);
+                if self.store[type_index(key.ty)].remove(&key.name).is_some() {
+                    self.relink(key, Some(&[]), None, touched);
+                }
+            }
+        }
     }
 
     /// Updates the graph after `key` changed from `old` references (None: did not exist) to
@@ -691,6 +763,61 @@ mod tests {
         cache.apply(&batch(1, world(), &[]));
         let touched = cache.apply(&batch(2, vec![cla("svc/ns/x/80", &["10.1.0.1"])], &[]));
         assert!(touched.is_empty());
+    }
+
+    fn https_listener(gw: &str, cert: &str) -> Resource {
+        Resource::from(ListenerIr {
+            name: format!("{gw}/443"),
+            address: "0.0.0.0".into(),
+            port: 443,
+            filter_chains: vec![FilterChainIr {
+                name: "rc".into(),
+                server_names: vec!["x.example".into()],
+                tls: Some(TlsCertIr {
+                    secret: "certs/c".into(),
+                    cert_chain: cert.into(),
+                    private_key: format!("key of {cert}"),
+                }),
+                route_config_name: "rc".into(),
+            }],
+        })
+    }
+
+    #[test]
+    fn secrets_follow_their_listeners_and_rotate_alone() {
+        let mut cache = XdsCache::new(1);
+        let (a, b) = (GatewayId::new("ns", "a"), GatewayId::new("ns", "b"));
+        let both = |cert| vec![https_listener("ns/a", cert), https_listener("ns/b", cert)];
+        cache.apply(&batch(1, both("v1"), &[]));
+        assert_eq!(names(&cache, &a, XdsType::Secret), ["certs/c"]);
+        assert_eq!(names(&cache, &b, XdsType::Secret), ["certs/c"]);
+        let lds = cache.get(XdsType::Listener, "ns/a/443").unwrap().clone();
+        let secret = cache.get(XdsType::Secret, "certs/c").unwrap().clone();
+        assert!(!String::from_utf8_lossy(&lds.any.value).contains("key of"));
+        let (gl, gs) = (
+            cache.generation(&a, XdsType::Listener),
+            cache.generation(&a, XdsType::Secret),
+        );
+        // Rotation: the Secret changes, the Listener's bytes and version do not.
+        let touched = cache.apply(&batch(2, both("v2"), &[]));
+        assert_eq!(touched, [a.clone(), b.clone()].into());
+        assert_eq!(
+            cache.get(XdsType::Listener, "ns/a/443").unwrap().version,
+            lds.version
+        );
+        assert_ne!(
+            cache.get(XdsType::Secret, "certs/c").unwrap().version,
+            secret.version
+        );
+        assert_eq!(cache.generation(&a, XdsType::Listener), gl);
+        assert_ne!(cache.generation(&a, XdsType::Secret), gs);
+        // The Secret stays while any Listener names it.
+        cache.apply(&batch(3, Vec::new(), &[(XdsType::Listener, "ns/a/443")]));
+        assert!(names(&cache, &a, XdsType::Secret).is_empty());
+        assert_eq!(names(&cache, &b, XdsType::Secret), ["certs/c"]);
+        cache.apply(&batch(4, vec![listener("ns/b", 443, &["rc"])], &[]));
+        assert!(cache.get(XdsType::Secret, "certs/c").is_none());
+        assert!(cache.is_empty() || cache.all(XdsType::Secret).next().is_none());
     }
 
     #[test]

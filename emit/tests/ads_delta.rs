@@ -433,7 +433,7 @@ async fn c24_one_route_config_among_a_thousand() {
     c.ack(&r).await;
     c.silent().await;
     let t = h.stats.totals();
-    assert_eq!(t.resources_sent[3], 1001);
+    assert_eq!(t.resources_sent[XdsType::Route as usize], 1001);
 }
 
 // 7

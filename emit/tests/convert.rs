@@ -161,8 +161,20 @@ fn https_listener_has_sni_chains_tls_and_inspector() {
     let tls: DownstreamTlsContext = unpack(any);
     let common = tls.common_tls_context.unwrap();
     assert_eq!(common.alpn_protocols, vec!["h2", "http/1.1"]);
-    assert_eq!(common.tls_certificates.len(), 1);
-    let cert = &common.tls_certificates[0];
+    // The certificate comes over SDS: the listener names it and carries no key.
+    assert!(common.tls_certificates.is_empty());
+    let sds = &common.tls_certificate_sds_secret_configs;
+    assert_eq!(sds.len(), 1);
+    assert_eq!(sds[0].name, "certs/2");
+    assert!(sds[0].sds_config.is_some(), "fetched over ADS");
+    let secret = sluice_emit::convert::to_envoy_secret(&mk_tls("C2", "K2"));
+    assert_eq!(secret.name, "certs/2");
+    let Some(envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::secret::Type::TlsCertificate(
+        cert,
+    )) = secret.r#type
+    else {
+        panic!("not a TLS certificate secret")
+    };
     let inline = |d: &Option<envoy_types::pb::envoy::config::core::v3::DataSource>| match d
         .as_ref()
         .and_then(|d| d.specifier.clone())

@@ -1,8 +1,14 @@
-//! `sluice bootstrap`: an Envoy bootstrap for one Gateway's proxy.
+//! `sluice bootstrap`: an Envoy bootstrap for one Gateway's proxy, carrying a client
+//! certificate for that Gateway from sluice's CA (unless `--insecure-xds`).
 
 use std::process::ExitCode;
+use std::time::SystemTime;
 
 use anyhow::Context;
+use sluice_emit::bootstrap::{AdsBootstrap, XdsTls, ads_bootstrap_proto};
+use sluice_emit::cache::GatewayId;
+
+use crate::cli::TrustArgs;
 
 pub fn run(
     gateway: &str,
@@ -11,28 +17,52 @@ pub fn run(
     admin_port: u16,
     node_id: Option<String>,
     bind_address: Option<std::net::IpAddr>,
+    trust: &TrustArgs,
 ) -> anyhow::Result<ExitCode> {
     let (ns, name) = gateway
         .split_once('/')
         .context("--gateway must be namespace/name")?;
     anyhow::ensure!(
-        !ns.is_empty() && !name.is_empty() && !name.contains('/'),
-        "--gateway must be namespace/name"
+        is_dns_label(ns) && name.split('.').all(is_dns_label) && name.len() <= 253,
+        "--gateway must be namespace/name (a DNS label and a DNS subdomain)"
     );
     let (host, port) = xds.rsplit_once(':').context("--xds must be host:port")?;
     let port: u16 = port.parse().context("--xds port")?;
     let node_id = node_id.unwrap_or_else(|| format!("envoy~{ns}~{name}"));
     let bind_address = bind_address.map(|ip| ip.to_string());
-    let doc = sluice_emit::bootstrap::ads_bootstrap(
-        &node_id,
-        &format!("{ns}/{name}"),
-        (ns, name),
-        host,
-        port,
+    let tls = if trust.insecure_xds {
+        None
+    } else {
+        let authority = super::trust::authority(trust)?;
+        let client = authority
+            .gateway_certificate(&GatewayId::new(ns, name), SystemTime::now())
+            .context("issuing the proxy's client certificate")?;
+        Some(XdsTls {
+            trusted_ca_pem: authority.trust_bundle(),
+            client,
+        })
+    };
+    let doc = ads_bootstrap_proto(&AdsBootstrap {
+        node_id: &node_id,
+        node_cluster: &format!("{ns}/{name}"),
+        gateway: (ns, name),
+        xds_host: host,
+        xds_port: port,
         delta,
         admin_port,
-        bind_address.as_deref(),
-    );
-    println!("{}", serde_json::to_string_pretty(&doc)?);
+        bind_address: bind_address.as_deref(),
+        tls: tls.as_ref(),
+    });
+    let json = sluice_emit::json::message_json(&doc).context("rendering the bootstrap")?;
+    println!("{}", serde_json::to_string_pretty(&json)?);
     Ok(ExitCode::SUCCESS)
+}
+
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
 }

@@ -5,6 +5,7 @@ mod bootstrap;
 mod crds;
 pub mod engine;
 mod translate;
+pub mod trust;
 
 use std::process::ExitCode;
 
@@ -16,8 +17,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             paths,
             output,
             engine,
+            show_secrets,
             engine_args,
-        } => translate::run(&paths, output, engine, &engine_args),
+        } => translate::run(&paths, output, engine, show_secrets, &engine_args),
         Command::Crds => crds::run(),
         Command::Gen { fleet, seed, out } => bench::generate(fleet, seed, &out),
         Command::Bench {
@@ -61,6 +63,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             kubeconfig,
             xds_addr,
             admin_addr,
+            token_audience,
+            no_debug_xds,
+            trust,
             engine_args,
         } => {
             let source = match from {
@@ -74,6 +79,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 source,
                 xds_addr,
                 admin_addr,
+                debug_xds: !no_debug_xds,
+                trust: trust::XdsTrust::new(&trust, token_audience),
                 engine: engine_args,
             })?;
             Ok(ExitCode::SUCCESS)
@@ -85,6 +92,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             admin_port,
             node_id,
             bind_address,
-        } => bootstrap::run(&gateway, &xds, delta, admin_port, node_id, bind_address),
+            trust,
+        } => bootstrap::run(
+            &gateway,
+            &xds,
+            delta,
+            admin_port,
+            node_id,
+            bind_address,
+            &trust,
+        ),
+        Command::RotateCa { trust } => trust::rotate(&trust),
     }
 }

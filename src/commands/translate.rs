@@ -13,6 +13,7 @@ pub fn run(
     paths: &[PathBuf],
     format: Format,
     engine: EngineKind,
+    show_secrets: bool,
     args: &EngineArgs,
 ) -> anyhow::Result<ExitCode> {
     let loaded = sluice_ingest::load::load_paths(paths);
@@ -53,6 +54,11 @@ pub fn run(
     let doc = sluice_emit::dump::xds_json(
         snapshot.resources.values(),
         snapshot.statuses.iter().map(|(k, s)| (k, &**s)),
+        if show_secrets {
+            sluice_emit::dump::Keys::Show
+        } else {
+            sluice_emit::dump::Keys::Redact
+        },
     );
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&doc)?),

@@ -1,6 +1,7 @@
 //! The admin endpoint: `/healthz`, `/readyz`, `/metrics` (Prometheus text), `/debug/xds`
 //! (every current resource, in exactly the JSON shape of `sluice translate -o json`) and
-//! `/debug/xds?node=ns/name` (one proxy's view).
+//! `/debug/xds?node=ns/name` (one proxy's view), private keys redacted; `/debug/xds` is left
+//! out with `--no-debug-xds`. The admin endpoint never shares the xDS port.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
@@ -37,14 +38,17 @@ struct XdsQuery {
 pub async fn serve(
     addr: SocketAddr,
     state: Arc<AdminState>,
+    debug_xds: bool,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = axum::Router::new()
+    let mut app = axum::Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/debug/xds", get(debug_xds))
-        .with_state(state);
+        .route("/metrics", get(metrics));
+    if debug_xds {
+        app = app.route("/debug/xds", get(self::debug_xds));
+    }
+    let app = app.with_state(state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -79,6 +83,7 @@ async fn debug_xds(State(s): State<Arc<AdminState>>, Query(q): Query<XdsQuery>) 
         None => sluice_emit::dump::xds_json(
             snapshot.resources.values(),
             snapshot.statuses.iter().map(|(k, s)| (k, &**s)),
+            sluice_emit::dump::Keys::Redact,
         ),
         Some(node) => {
             let Some(gw) = GatewayId::parse(&node) else {
@@ -94,7 +99,11 @@ async fn debug_xds(State(s): State<Arc<AdminState>>, Query(q): Query<XdsQuery>) 
                         name: e.name.clone(),
                     })
                 });
-            sluice_emit::dump::xds_json(resources, std::iter::empty())
+            sluice_emit::dump::xds_json(
+                resources,
+                std::iter::empty(),
+                sluice_emit::dump::Keys::Redact,
+            )
         }
     };
     (

@@ -19,7 +19,7 @@ pub struct ServeMetrics {
     compile_buckets: [u64; BUCKETS.len()],
     compile_count: u64,
     compile_sum: f64,
-    pub resources: [usize; 4],
+    pub resources: [usize; XdsType::COUNT],
 }
 
 impl ServeMetrics {
@@ -34,7 +34,7 @@ impl ServeMetrics {
                 self.compile_buckets[i] += 1;
             }
         }
-        self.resources = [0; 4];
+        self.resources = [0; XdsType::COUNT];
         for k in snapshot.resources.keys() {
             self.resources[k.ty as usize] += 1;
         }

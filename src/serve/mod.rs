@@ -18,12 +18,14 @@ use anyhow::Context;
 use sluice_dataflow::ir::XdsType;
 use sluice_dataflow::output::{OutputBatch, Snapshot};
 use sluice_emit::cache::{XdsCache, process_epoch};
-use sluice_emit::server::{SharedCache, XdsServer};
+use sluice_emit::pki::Authority;
+use sluice_emit::server::{Auth, SharedCache, TokenReviewer, XdsServer};
 use sluice_ingest::kube::{SyncStatus, run_cluster_source};
 use sluice_ingest::watch::{Batch, WatchOptions, watch_dir};
 use tokio::sync::mpsc;
 
 use crate::cli::EngineArgs;
+use crate::commands::trust::XdsTrust;
 use admin::AdminState;
 use metrics::ServeMetrics;
 
@@ -54,6 +56,9 @@ pub struct ServeArgs {
     pub source: Source,
     pub xds_addr: SocketAddr,
     pub admin_addr: SocketAddr,
+    /// Serve `/debug/xds` on the admin endpoint.
+    pub debug_xds: bool,
+    pub trust: XdsTrust,
     pub engine: EngineArgs,
 }
 
@@ -69,7 +74,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs, engine: sluice_dataflow::worker::Engine) -> anyhow::Result<()> {
     let cache = SharedCache::new(XdsCache::new(process_epoch()));
-    let server = XdsServer::new(cache.clone());
+    let client = match &args.source {
+        Source::Cluster { kubeconfig } => Some(cluster::client(kubeconfig.as_deref()).await?),
+        Source::Dir { .. } => None,
+    };
+    let (mut grpc_builder, auth) = xds_transport(&args.trust, client.as_ref())?;
+    let server = XdsServer::new(cache.clone()).with_auth(auth);
     let state = Arc::new(AdminState {
         snapshot: RwLock::new(Snapshot::default()),
         metrics: Mutex::new(ServeMetrics::default()),
@@ -94,8 +104,8 @@ async fn serve(args: ServeArgs, engine: sluice_dataflow::worker::Engine) -> anyh
             });
             (None, None)
         }
-        Source::Cluster { kubeconfig } => {
-            let client = cluster::client(kubeconfig.as_deref()).await?;
+        Source::Cluster { .. } => {
+            let client = client.clone().expect("a cluster source has a client");
             let sync = Arc::new(SyncStatus::new([]));
             *state.sync.write().unwrap_or_else(|e| e.into_inner()) = Some(sync.clone());
             tokio::spawn(run_cluster_source(client.clone(), SETTLE, batches_tx, sync));
@@ -117,10 +127,11 @@ async fn serve(args: ServeArgs, engine: sluice_dataflow::worker::Engine) -> anyh
     let admin = tokio::spawn(admin::serve(
         args.admin_addr,
         state.clone(),
+        args.debug_xds,
         stopped(stop_rx.clone()),
     ));
     let grpc = tokio::spawn(
-        tonic::transport::Server::builder()
+        grpc_builder
             .add_service(server.into_service())
             .serve_with_shutdown(args.xds_addr, stopped(stop_rx.clone())),
     );
@@ -136,6 +147,46 @@ async fn serve(args: ServeArgs, engine: sluice_dataflow::worker::Engine) -> anyh
     admin.await.context("admin task")?.context("admin server")?;
     drop(compiler); // detached: it ends when the batch channel closes
     Ok(())
+}
+
+/// The xDS server's transport and what it asks of peers: TLS with a certificate from the
+/// state directory's CA, client certificates from the same CA (and, with a cluster,
+/// ServiceAccount tokens instead); or plaintext for anyone with `--insecure-xds`.
+fn xds_transport(
+    trust: &XdsTrust,
+    client: Option<&kube::Client>,
+) -> anyhow::Result<(tonic::transport::Server, Auth)> {
+    use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+    let builder = Server::builder();
+    let XdsTrust::Verified {
+        state_dir,
+        token_audience,
+    } = trust
+    else {
+        tracing::warn!(
+            "xDS is plaintext and unauthenticated (--insecure-xds): anyone who reaches the port gets every Gateway's configuration and private keys"
+        );
+        return Ok((builder, Auth::Insecure));
+    };
+    let now = std::time::SystemTime::now();
+    let authority = Authority::open(state_dir, now)
+        .with_context(|| format!("opening the xDS CA in {}", state_dir.display()))?;
+    let server = authority.server_certificate(&[], now)?;
+    let tokens = client.map(|c| Arc::new(TokenReviewer::new(c.clone(), token_audience)));
+    let tls = ServerTlsConfig::new()
+        .identity(Identity::from_pem(&server.cert_pem, &server.key_pem))
+        .client_ca_root(Certificate::from_pem(authority.trust_bundle()))
+        // Token-bearing proxies present no certificate; the service then demands a token.
+        .client_auth_optional(tokens.is_some());
+    tracing::info!(
+        state_dir = %state_dir.display(),
+        generations = ?authority.generations(),
+        tokens = tokens.is_some(),
+        "xDS over TLS: proxies need a client certificate from `sluice bootstrap`{}",
+        if tokens.is_some() { " or a ServiceAccount token" } else { "" }
+    );
+    let builder = builder.tls_config(tls).context("configuring xDS TLS")?;
+    Ok((builder, Auth::Verified { tokens }))
 }
 
 /// SIGINT (ctrl-c) or SIGTERM (what Kubernetes sends a Pod it stops).
@@ -210,7 +261,7 @@ fn log_epoch(
     compiled: Duration,
     pushed: Duration,
 ) {
-    let mut per_type = [0usize; 4];
+    let mut per_type = [0usize; XdsType::COUNT];
     for r in &out.upserts {
         per_type[r.key().ty as usize] += 1;
     }

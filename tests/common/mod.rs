@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a subset
 
+pub mod xds;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -221,11 +223,19 @@ impl Drop for Proc {
     }
 }
 
+/// The state directory (xDS CA) every `sluice serve` and `sluice bootstrap` of this test
+/// process shares, under cargo's per-target temporary directory.
+pub fn state_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("sluice-state-{}", std::process::id()))
+}
+
 /// Starts `sluice serve --from dir` (the test's own build of the binary), logging at
 /// `$SLUICE_TEST_RUST_LOG` (default `info`).
 pub fn sluice_serve(dir: &Path, xds_port: u16, admin_port: u16, log: PathBuf) -> Proc {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
     cmd.arg("serve")
+        .arg("--state-dir")
+        .arg(state_dir())
         .arg("--from")
         .arg(dir)
         .arg("--xds-addr")
@@ -244,6 +254,8 @@ pub fn sluice_serve(dir: &Path, xds_port: u16, admin_port: u16, log: PathBuf) ->
 pub fn sluice_bootstrap(path: &Path, gateway: &str, xds_port: u16, delta: bool, admin_port: u16) {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
     cmd.args(["bootstrap", "--gateway", gateway])
+        .arg("--state-dir")
+        .arg(state_dir())
         .arg("--xds")
         .arg(format!("127.0.0.1:{xds_port}"))
         .arg("--admin-port")

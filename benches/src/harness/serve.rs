@@ -222,6 +222,7 @@ fn node(id: &str, gateway: &str) -> Node {
         delta: true,
         admin_port: 0,
         bind_address: None,
+        tls: None,
     });
     bootstrap.node.expect("a bootstrap names its node")
 }

@@ -10,6 +10,7 @@
 //! | Route | `{route-ns}/{route-name}/rule/{i}/match/{j}` |
 //! | Cluster, ClusterLoadAssignment for a Service port | `svc/{ns}/{name}/{port}` |
 //! | Cluster for a kgateway Backend | `backend/{ns}/{name}` |
+//! | Secret (SDS; `emit` derives it from a listener's TLS) | `{secret-ns}/{secret-name}` |
 
 use std::sync::Arc;
 
@@ -17,19 +18,29 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{ObjectKey, Sym};
 
-/// The four resource types, in make-before-break push order (CDS, EDS, LDS, RDS).
+/// The resource types, in make-before-break push order (CDS, EDS, SDS, LDS, RDS).
+///
+/// The dataflow produces no `Secret` [`Resource`]: a listener's TLS certificate rides in its
+/// [`TlsCertIr`], and `emit` serves it as an SDS Secret named after the Kubernetes Secret, so
+/// the private key never travels inside a Listener and a rotated Secret changes no Listener
+/// on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum XdsType {
     Cluster,
     Endpoint,
+    Secret,
     Listener,
     Route,
 }
 
 impl XdsType {
-    pub const ALL: [XdsType; 4] = [
+    /// How many types there are (the length of per-type arrays).
+    pub const COUNT: usize = 5;
+
+    pub const ALL: [XdsType; XdsType::COUNT] = [
         XdsType::Cluster,
         XdsType::Endpoint,
+        XdsType::Secret,
         XdsType::Listener,
         XdsType::Route,
     ];
@@ -39,6 +50,9 @@ impl XdsType {
             XdsType::Cluster => "type.googleapis.com/envoy.config.cluster.v3.Cluster",
             XdsType::Endpoint => {
                 "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
+            }
+            XdsType::Secret => {
+                "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
             }
             XdsType::Listener => "type.googleapis.com/envoy.config.listener.v3.Listener",
             XdsType::Route => "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
@@ -114,6 +128,8 @@ pub struct FilterChainIr {
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct TlsCertIr {
+    /// The Kubernetes Secret it comes from, `ns/name`: the SDS Secret's name.
+    pub secret: String,
     pub cert_chain: String,
     pub private_key: String,
 }

@@ -91,6 +91,7 @@ pub fn resolve_certificates<'s>(
                     ))
                 } else if let Some((cert, key)) = pair {
                     Ok(TlsCertIr {
+                        secret: secret.to_string(),
                         cert_chain: cert.to_string(),
                         private_key: key.to_string(),
                     })
@@ -192,6 +193,7 @@ mod tests {
                 (
                     1,
                     Ok(TlsCertIr {
+                        secret: "infra/cert".into(),
                         cert_chain: "rotated".into(),
                         private_key: "key infra/cert".into(),
                     }),

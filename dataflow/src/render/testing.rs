@@ -345,6 +345,7 @@ pub(crate) fn mk_secret(ns: &str, name: &str) -> SecretRec {
 /// The certificate [`mk_secret`]`(ns, name)` yields.
 pub(crate) fn mk_tls(ns: &str, name: &str) -> TlsCertIr {
     TlsCertIr {
+        secret: format!("{ns}/{name}"),
         cert_chain: format!("cert {ns}/{name}"),
         private_key: format!("key {ns}/{name}"),
     }

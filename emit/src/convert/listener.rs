@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use envoy_types::pb::envoy::config::core::v3::transport_socket;
-use envoy_types::pb::envoy::config::core::v3::{DataSource, TransportSocket, data_source};
+use envoy_types::pb::envoy::config::core::v3::{ConfigSource, TransportSocket};
 use envoy_types::pb::envoy::config::listener::v3::{
     Filter, FilterChain, FilterChainMatch, Listener, ListenerFilter, filter, listener_filter,
 };
@@ -15,7 +15,7 @@ use envoy_types::pb::envoy::extensions::filters::network::http_connection_manage
     HttpConnectionManager, HttpFilter, Rds, http_connection_manager, http_filter,
 };
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
-    CommonTlsContext, DownstreamTlsContext, TlsCertificate,
+    CommonTlsContext, DownstreamTlsContext, SdsSecretConfig,
 };
 use envoy_types::pb::google::protobuf::BoolValue;
 use sluice_dataflow::ir::{FilterChainIr, FilterKind, ListenerIr, TlsCertIr};
@@ -24,21 +24,28 @@ use super::{ads_config_source, names, pack, socket_address};
 
 use http_connection_manager::RouteSpecifier;
 
-/// The listener as served over LDS: each chain's routes come from RDS.
+/// The listener as served over LDS: each chain's routes come from RDS, its certificate from
+/// SDS (see `secret`).
 pub fn to_envoy_listener(listener: &ListenerIr) -> Listener {
-    listener_with_routes(listener, |chain| {
-        RouteSpecifier::Rds(Rds {
-            config_source: Some(ads_config_source()),
-            route_config_name: chain.route_config_name.clone(),
-        })
-    })
+    listener_with_routes(
+        listener,
+        |chain| {
+            RouteSpecifier::Rds(Rds {
+                config_source: Some(ads_config_source()),
+                route_config_name: chain.route_config_name.clone(),
+            })
+        },
+        Some(ads_config_source()),
+    )
 }
 
-/// The listener with each chain's route table chosen by `routes`; `bootstrap` uses this to
+/// The listener with each chain's route table chosen by `routes`, and its certificates
+/// fetched from `secrets` (`None`: static secrets of the bootstrap); `bootstrap` uses this to
 /// inline the route configurations where there is no RDS.
 pub(crate) fn listener_with_routes(
     listener: &ListenerIr,
     routes: impl Fn(&FilterChainIr) -> RouteSpecifier,
+    secrets: Option<ConfigSource>,
 ) -> Listener {
     let chains = distinct_chains(&listener.filter_chains);
     // SNI matching needs the ClientHello parsed before a chain is chosen.
@@ -58,7 +65,9 @@ pub(crate) fn listener_with_routes(
         address: Some(socket_address(&listener.address, listener.port)),
         filter_chains: chains
             .into_iter()
-            .map(|(chain, server_names)| filter_chain(chain, server_names, routes(chain)))
+            .map(|(chain, server_names)| {
+                filter_chain(chain, server_names, routes(chain), secrets.as_ref())
+            })
             .collect(),
         listener_filters,
         ..Default::default()
@@ -98,6 +107,7 @@ fn filter_chain(
     chain: &FilterChainIr,
     server_names: Vec<String>,
     routes: RouteSpecifier,
+    secrets: Option<&ConfigSource>,
 ) -> FilterChain {
     FilterChain {
         name: chain.name.clone(),
@@ -111,7 +121,10 @@ fn filter_chain(
                 &http_connection_manager(chain, routes),
             ))),
         }],
-        transport_socket: chain.tls.as_ref().map(tls_transport_socket),
+        transport_socket: chain
+            .tls
+            .as_ref()
+            .map(|tls| tls_transport_socket(tls, secrets)),
         ..Default::default()
     }
 }
@@ -154,17 +167,12 @@ fn http_connection_manager(chain: &FilterChainIr, routes: RouteSpecifier) -> Htt
     }
 }
 
-fn tls_transport_socket(tls: &TlsCertIr) -> TransportSocket {
-    let inline = |s: &str| DataSource {
-        specifier: Some(data_source::Specifier::InlineString(s.to_string())),
-        ..Default::default()
-    };
+fn tls_transport_socket(tls: &TlsCertIr, secrets: Option<&ConfigSource>) -> TransportSocket {
     let context = DownstreamTlsContext {
         common_tls_context: Some(CommonTlsContext {
-            tls_certificates: vec![TlsCertificate {
-                certificate_chain: Some(inline(&tls.cert_chain)),
-                private_key: Some(inline(&tls.private_key)),
-                ..Default::default()
+            tls_certificate_sds_secret_configs: vec![SdsSecretConfig {
+                name: tls.secret.clone(),
+                sds_config: secrets.cloned(),
             }],
             alpn_protocols: vec!["h2".to_string(), "http/1.1".to_string()],
             ..Default::default()

@@ -13,11 +13,13 @@ mod endpoint;
 mod filters;
 pub(crate) mod listener;
 mod route;
+mod secret;
 
 pub use cluster::to_envoy_cluster;
 pub use endpoint::to_envoy_cla;
 pub use listener::to_envoy_listener;
 pub use route::to_envoy_route_config;
+pub use secret::{listener_secrets, to_envoy_secret};
 
 use envoy_types::pb::envoy::config::core::v3::{
     Address, AggregatedConfigSource, ApiVersion, ConfigSource, HeaderValue, HeaderValueOption,

@@ -35,7 +35,7 @@ use crate::cache::{Encoded, type_index, version_hash};
 
 #[derive(Debug, Default)]
 pub(crate) struct Delta {
-    types: [DeltaType; 4],
+    types: [DeltaType; XdsType::COUNT],
 }
 
 #[derive(Debug, Default)]
@@ -135,7 +135,8 @@ impl Protocol for Delta {
             .map(|e| (*e).clone())
             .collect();
         let mut removals = BTreeSet::new();
-        let defer = defer_removals && matches!(ty, XdsType::Cluster | XdsType::Endpoint);
+        let defer =
+            defer_removals && matches!(ty, XdsType::Cluster | XdsType::Endpoint | XdsType::Secret);
         if !defer {
             let gone = t.has.keys().filter(|n| !desired.contains_key(n.as_str()));
             removals.extend(gone.cloned());

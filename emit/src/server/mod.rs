@@ -18,11 +18,16 @@
 //! (node → Gateway), `source` (cache + publication watch), `stats` (metrics, debug state),
 //! `rewrite` (a node's own listener address, `metadata.listener_address`).
 //!
+//! A stream's peer proves who it is first (`auth`): with [`Auth::Verified`], a client
+//! certificate from sluice's CA or a ServiceAccount token, else `UNAUTHENTICATED`; a node
+//! naming a Gateway its identity is not bound to gets `PERMISSION_DENIED`.
+//!
 //! Streams answer nothing until the source is ready (checklist 3), nor while their node names
 //! no Gateway (checklist 7). An empty `type_url` ends the stream with `INVALID_ARGUMENT`
 //! (checklist 1); a request over the decode limit (16 MiB by default) with
 //! `RESOURCE_EXHAUSTED` (checklist 38).
 
+mod auth;
 mod delta;
 mod node;
 mod rewrite;
@@ -44,6 +49,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+pub use auth::{Auth, Identity, TokenReviewer};
 pub use node::{LISTENER_ADDRESS_KEY, gateway_of, listener_address_of};
 pub use source::{Publication, ResourceSource, SharedCache};
 pub use stats::{Nack, ProxyStatus, ServerStats, StreamKind, Totals, TypeStatus, type_short_name};
@@ -57,6 +63,7 @@ pub struct XdsServer<S> {
     source: S,
     stats: Arc<ServerStats>,
     decode_limit: usize,
+    auth: Auth,
 }
 
 impl<S: ResourceSource> XdsServer<S> {
@@ -65,7 +72,15 @@ impl<S: ResourceSource> XdsServer<S> {
             source,
             stats: Arc::new(ServerStats::default()),
             decode_limit: DEFAULT_DECODE_LIMIT,
+            auth: Auth::Insecure,
         }
+    }
+
+    /// What a peer must prove before it gets anything (default: [`Auth::Insecure`], for
+    /// in-process use; `sluice serve` verifies unless told `--insecure-xds`).
+    pub fn with_auth(mut self, auth: Auth) -> XdsServer<S> {
+        self.auth = auth;
+        self
     }
 
     /// Overrides the request decode limit (bytes).
@@ -84,6 +99,7 @@ impl<S: ResourceSource> XdsServer<S> {
         let service = AdsService {
             source: self.source,
             stats: self.stats,
+            auth: self.auth,
         };
         AggregatedDiscoveryServiceServer::new(service).max_decoding_message_size(self.decode_limit)
     }
@@ -94,6 +110,17 @@ impl<S: ResourceSource> XdsServer<S> {
 pub struct AdsService<S> {
     source: S,
     stats: Arc<ServerStats>,
+    auth: Auth,
+}
+
+impl<S> AdsService<S> {
+    async fn identify<T>(&self, request: &Request<T>) -> Result<Identity, Status> {
+        self.auth.identify(request).await.inspect_err(|status| {
+            self.stats.unauthenticated();
+            let peer = request.remote_addr().map(|a| a.to_string());
+            tracing::warn!(peer, "xDS stream refused: {}", status.message());
+        })
+    }
 }
 
 type ResponseStream<T> = ReceiverStream<Result<T, Status>>;
@@ -107,10 +134,12 @@ impl<S: ResourceSource> AggregatedDiscoveryService for AdsService<S> {
         &self,
         request: Request<Streaming<DiscoveryRequest>>,
     ) -> Result<Response<Self::StreamAggregatedResourcesStream>, Status> {
+        let identity = self.identify(&request).await?;
         let (tx, rx) = mpsc::channel(stream::CHANNEL_CAPACITY);
         tokio::spawn(stream::run::<S, sotw::Sotw>(
             self.source.clone(),
             self.stats.clone(),
+            identity,
             request.into_inner(),
             tx,
         ));
@@ -121,10 +150,12 @@ impl<S: ResourceSource> AggregatedDiscoveryService for AdsService<S> {
         &self,
         request: Request<Streaming<DeltaDiscoveryRequest>>,
     ) -> Result<Response<Self::DeltaAggregatedResourcesStream>, Status> {
+        let identity = self.identify(&request).await?;
         let (tx, rx) = mpsc::channel(stream::CHANNEL_CAPACITY);
         tokio::spawn(stream::run::<S, delta::Delta>(
             self.source.clone(),
             self.stats.clone(),
+            identity,
             request.into_inner(),
             tx,
         ));

@@ -30,7 +30,7 @@ use crate::cache::{Encoded, type_index};
 
 #[derive(Debug, Default)]
 pub(crate) struct Sotw {
-    types: [SotwType; 4],
+    types: [SotwType; XdsType::COUNT],
 }
 
 #[derive(Debug, Default)]

@@ -44,6 +44,7 @@ pub fn type_short_name(ty: XdsType) -> &'static str {
     match ty {
         XdsType::Cluster => "cds",
         XdsType::Endpoint => "eds",
+        XdsType::Secret => "sds",
         XdsType::Listener => "lds",
         XdsType::Route => "rds",
     }
@@ -88,17 +89,21 @@ pub struct ProxyStatus {
 pub struct Totals {
     pub streams_opened: u64,
     /// Per type, in `XdsType` order.
-    pub responses: [u64; 4],
-    pub resources_sent: [u64; 4],
-    pub removals_sent: [u64; 4],
-    pub acks: [u64; 4],
-    pub nacks: [u64; 4],
+    pub responses: [u64; XdsType::COUNT],
+    pub resources_sent: [u64; XdsType::COUNT],
+    pub removals_sent: [u64; XdsType::COUNT],
+    pub acks: [u64; XdsType::COUNT],
+    pub nacks: [u64; XdsType::COUNT],
     pub stale_nonces: u64,
     pub invalid_requests: u64,
     /// Streams whose node named no Gateway.
     pub unknown_node_streams: u64,
     /// Streams failed on an oversized message (`RESOURCE_EXHAUSTED`).
     pub oversized_requests: u64,
+    /// Streams refused for want of credentials (`UNAUTHENTICATED`).
+    pub unauthenticated: u64,
+    /// Streams whose node named a Gateway its credentials are not bound to.
+    pub permission_denied: u64,
 }
 
 #[derive(Debug)]
@@ -107,7 +112,7 @@ struct StreamEntry {
     node_id: Option<String>,
     gateway: Option<GatewayId>,
     unknown: bool,
-    types: [TypeStatus; 4],
+    types: [TypeStatus; XdsType::COUNT],
 }
 
 #[derive(Debug, Default)]
@@ -190,6 +195,11 @@ impl ServerStats {
         self.lock().totals.oversized_requests += 1;
     }
 
+    /// Counts a stream refused for want of credentials.
+    pub(crate) fn unauthenticated(&self) {
+        self.lock().totals.unauthenticated += 1;
+    }
+
     /// Prometheus text exposition of the counters and per (node, type) gauges.
     pub fn render_prometheus(&self) -> String {
         let now = Instant::now();
@@ -252,6 +262,18 @@ impl ServerStats {
                 "counter",
                 "Streams ended with RESOURCE_EXHAUSTED (decode limit).",
                 t.oversized_requests,
+            ),
+            (
+                "sluice_xds_unauthenticated_total",
+                "counter",
+                "Streams refused with UNAUTHENTICATED (no or bad credentials).",
+                t.unauthenticated,
+            ),
+            (
+                "sluice_xds_permission_denied_total",
+                "counter",
+                "Streams refused with PERMISSION_DENIED (a node naming another Gateway than its credentials).",
+                t.permission_denied,
             ),
         ];
         for (name, kind, help, value) in single {
@@ -430,6 +452,10 @@ impl StreamStats {
 
     pub fn invalid_request(&self) {
         self.with(|t, _| t.invalid_requests += 1);
+    }
+
+    pub fn permission_denied(&self) {
+        self.with(|t, _| t.permission_denied += 1);
     }
 }
 

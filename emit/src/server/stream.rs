@@ -44,6 +44,7 @@ use tokio::time::{Instant, sleep_until};
 use tonic::{Code, Status, Streaming};
 use tracing::{debug, info, warn};
 
+use super::auth::Identity;
 use super::rewrite::Wire;
 use super::source::ResourceSource;
 use super::stats::{ServerStats, StreamKind, StreamStats, type_short_name};
@@ -188,6 +189,7 @@ pub(crate) trait Protocol: Default + Send + 'static {
 pub(crate) async fn run<S: ResourceSource, P: Protocol>(
     source: S,
     stats: Arc<ServerStats>,
+    identity: Identity,
     mut requests: Streaming<P::Request>,
     tx: mpsc::Sender<Result<P::Response, Status>>,
 ) {
@@ -196,9 +198,10 @@ pub(crate) async fn run<S: ResourceSource, P: Protocol>(
         proto: P::default(),
         flows: Default::default(),
         node: None,
+        identity,
         gateway: None,
         wire: Wire::default(),
-        seen_generation: [0; 4],
+        seen_generation: [0; XdsType::COUNT],
         nonces: 0,
         routes_held_since: None,
         release_routes: false,
@@ -264,13 +267,15 @@ fn oversized(status: Status) -> Status {
 
 struct Stream<P> {
     proto: P,
-    flows: [Flow; 4],
+    flows: [Flow; XdsType::COUNT],
     node: Option<Node>,
+    /// What the peer proved it is (the node's claim must agree).
+    identity: Identity,
     /// Set with the node; `None` while the node is unknown (requests are held).
     gateway: Option<GatewayId>,
     /// Encodes resources for this node (its own listener address, if it has one).
     wire: Wire,
-    seen_generation: [u64; 4],
+    seen_generation: [u64; XdsType::COUNT],
     nonces: u64,
     /// Since when an RDS response waits for its clusters.
     routes_held_since: Option<Instant>,
@@ -288,7 +293,7 @@ impl<P: Protocol> Stream<P> {
         }
         if self.node.is_none() {
             if let Some(node) = P::node(&req) {
-                self.set_node(node.clone());
+                self.set_node(node.clone())?;
             }
         } else if let Some(node) = P::node(&req)
             && Some(&node.id) != self.node.as_ref().map(|n| &n.id)
@@ -346,8 +351,17 @@ impl<P: Protocol> Stream<P> {
         Ok(())
     }
 
-    fn set_node(&mut self, node: Node) {
-        let gateway = super::node::gateway_of(&node);
+    fn set_node(&mut self, node: Node) -> Result<(), Status> {
+        let claimed = super::node::gateway_of(&node);
+        let gateway = self.identity.resolve(claimed).inspect_err(|status| {
+            self.stats.permission_denied();
+            warn!(
+                stream = self.stats.id(),
+                node = node.id,
+                "xDS stream refused: {}",
+                status.message()
+            );
+        })?;
         if self.stats.set_node(&node.id, gateway.as_ref()) {
             info!(
                 node = node.id,
@@ -358,6 +372,7 @@ impl<P: Protocol> Stream<P> {
         self.gateway = gateway;
         self.wire = Wire::new(super::node::listener_address_of(&node));
         self.node = Some(node);
+        Ok(())
     }
 
     /// Sends everything the plans allow, in order, on one cache state.
@@ -371,8 +386,8 @@ impl<P: Protocol> Stream<P> {
             }
         }
         loop {
-            let mut plans: [Option<P::Plan>; 4] = Default::default();
-            let mut pending = [Pending::default(); 4];
+            let mut plans: [Option<P::Plan>; XdsType::COUNT] = Default::default();
+            let mut pending = [Pending::default(); XdsType::COUNT];
             // Routes and listeners first: cluster removals wait for them.
             for ty in [XdsType::Listener, XdsType::Route] {
                 self.plan(ty, view, false, &mut plans, &mut pending);
@@ -395,7 +410,7 @@ impl<P: Protocol> Stream<P> {
             } else {
                 self.routes_held_since = None;
             }
-            for ty in [XdsType::Cluster, XdsType::Endpoint] {
+            for ty in [XdsType::Cluster, XdsType::Endpoint, XdsType::Secret] {
                 self.plan(ty, view, routing_busy, &mut plans, &mut pending);
             }
 
@@ -403,7 +418,7 @@ impl<P: Protocol> Stream<P> {
                 return;
             };
             let Ok(permit) = tx.try_reserve() else {
-                // Full (cannot happen with ≤ 4 in flight) or closed: the type stays dirty.
+                // Full (cannot happen with ≤ 5 in flight) or closed: the type stays dirty.
                 self.flows[type_index(ty)].dirty = true;
                 return;
             };
@@ -475,8 +490,8 @@ impl<P: Protocol> Stream<P> {
         ty: XdsType,
         view: View<'_>,
         defer_removals: bool,
-        plans: &mut [Option<P::Plan>; 4],
-        pending: &mut [Pending; 4],
+        plans: &mut [Option<P::Plan>; XdsType::COUNT],
+        pending: &mut [Pending; XdsType::COUNT],
     ) {
         let i = type_index(ty);
         if self.flows[i].dirty {
@@ -490,7 +505,7 @@ impl<P: Protocol> Stream<P> {
     /// The first type in make-before-break order that has something to send and no response
     /// in flight. Types do not wait for each other's ACKs (checklist 13); what must reach the
     /// client first is enforced by `routes_wait` and the deferred cluster removals.
-    fn next_type(&self, pending: &[Pending; 4]) -> Option<XdsType> {
+    fn next_type(&self, pending: &[Pending; XdsType::COUNT]) -> Option<XdsType> {
         XdsType::ALL
             .into_iter()
             .find(|ty| pending[type_index(*ty)].any && !self.flows[type_index(*ty)].in_flight)

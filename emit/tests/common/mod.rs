@@ -27,8 +27,10 @@ pub fn mk_listener(name: &str, port: u16, filter_chains: Vec<FilterChainIr>) -> 
     }
 }
 
+/// A certificate of the Secret `certs/{cert_chain}` (test certificates differ by chain).
 pub fn mk_tls(cert_chain: &str, private_key: &str) -> TlsCertIr {
     TlsCertIr {
+        secret: format!("certs/{}", cert_chain.len()),
         cert_chain: s(cert_chain),
         private_key: s(private_key),
     }

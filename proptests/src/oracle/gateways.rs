@@ -99,6 +99,7 @@ fn certificate(
         .and_then(|s| s.tls_pair())
     {
         Some((cert, key)) => Ok(Some(TlsCertIr {
+            secret: cref.key.to_string(),
             cert_chain: cert.to_string(),
             private_key: key.to_string(),
         })),
