@@ -666,6 +666,12 @@ async fn c33_a_client_that_stops_reading_delays_no_one() {
         fast.ack(&eds, &[A]).await;
     }
     assert_eq!(h.stats.connected(), 2);
+    // Bounded per client: 48 changes later, the slow stream holds at most one un-ACKed
+    // response per type (newer state is recomputed on its ACK, never queued).
+    let proxies = h.stats.proxies();
+    let slow_stream = proxies.iter().min_by_key(|p| p.stream).unwrap();
+    let sent: u64 = slow_stream.types.values().map(|t| t.responses).sum();
+    assert!(sent <= 4, "the slow client was sent {sent} responses");
     drop(slow);
 }
 
