@@ -73,6 +73,10 @@ pub enum Command {
         /// Print the TLS private keys in `secrets` (redacted otherwise).
         #[arg(long)]
         show_secrets: bool,
+        /// Instead, print a static Envoy bootstrap holding everything the proxy of this Gateway
+        /// (`namespace/name`) would receive, for `envoy --mode validate` (keys included).
+        #[arg(long, value_name = "NS/NAME")]
+        envoy_bootstrap: Option<String>,
         #[command(flatten)]
         engine_args: EngineArgs,
     },

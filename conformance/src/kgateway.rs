@@ -29,6 +29,7 @@ mod http;
 mod plan;
 mod report;
 mod standin;
+pub mod translator;
 
 pub use report::{CaseRun, ModeRun, Report, StepRun, render};
 

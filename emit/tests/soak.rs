@@ -322,6 +322,8 @@ struct ClientReport {
     responses: u64,
     nacks: u64,
     reconnects: u64,
+    /// Connections or streams that failed and were retried.
+    retries: u64,
     held: BTreeMap<&'static str, BTreeMap<String, Held>>,
     nacking: bool,
 }
@@ -356,11 +358,21 @@ async fn run_client(
     // cluster was updated, which the protocol answers with the CLA).
     let mut nacked: BTreeSet<(&'static str, String, String)> = BTreeSet::new();
     'connection: loop {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{h_addr}"))
+        // A new stream starts from what the client declares it holds.
+        nacked.clear();
+        // A burst of connections overflows the listen backlog: retry, as Envoy does.
+        let channel = match tonic::transport::Endpoint::from_shared(format!("http://{h_addr}"))
             .unwrap()
             .connect()
             .await
-            .unwrap();
+        {
+            Ok(c) => c,
+            Err(_) => {
+                report.retries += 1;
+                tokio::time::sleep(Duration::from_millis(50 + rng.below(200) as u64)).await;
+                continue 'connection;
+            }
+        };
         let mut client = envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient::new(channel);
         let (tx, rx) = mpsc::unbounded_channel::<DeltaDiscoveryRequest>();
         // First request of each type: what we hold, as Envoy resumes.
@@ -389,11 +401,17 @@ async fn run_client(
                     .unwrap();
             }
         }
-        let mut stream = client
+        let mut stream = match client
             .delta_aggregated_resources(tokio_stream::wrappers::UnboundedReceiverStream::new(rx))
             .await
-            .unwrap()
-            .into_inner();
+        {
+            Ok(s) => s.into_inner(),
+            Err(_) => {
+                report.retries += 1;
+                tokio::time::sleep(Duration::from_millis(50 + rng.below(200) as u64)).await;
+                continue 'connection;
+            }
+        };
         let mut since_connect = 0u64;
         loop {
             let msg = tokio::time::timeout(Duration::from_millis(200), stream.message()).await;
@@ -401,7 +419,11 @@ async fn run_client(
                 Err(_) if shared.stop.load(Ordering::Relaxed) => return report,
                 Err(_) => continue,
                 Ok(Ok(Some(r))) => r,
-                Ok(other) => panic!("client {id}: stream ended: {other:?}"),
+                // A reset stream: connect again and resume.
+                Ok(_) => {
+                    report.retries += 1;
+                    continue 'connection;
+                }
             };
             report.responses += 1;
             since_connect += 1;
@@ -574,12 +596,13 @@ async fn soak_many_delta_clients_under_random_changes() {
     }
     shared.stop.store(true, Ordering::Relaxed);
     let mut violations = Vec::new();
-    let (mut responses, mut nacks, mut reconnects) = (0, 0, 0);
+    let (mut responses, mut nacks, mut reconnects, mut retries) = (0, 0, 0, 0);
     for (id, task) in tasks.into_iter().enumerate() {
         let r = task.await.unwrap();
         responses += r.responses;
         nacks += r.nacks;
         reconnects += r.reconnects;
+        retries += r.retries;
         violations.extend(r.violations.iter().cloned());
         if r.nacking {
             continue;
@@ -636,7 +659,7 @@ async fn soak_many_delta_clients_under_random_changes() {
     let slope = if var > 0.0 { cov / var * 1000.0 } else { 0.0 };
     println!(
         "soak: {clients} Delta clients, {changes} changes in {published:.1?}: {responses} responses, \
-         {nacks} NACKs, {reconnects} reconnects; RSS {:.1} MiB at the end, slope {:.1} KiB per 1,000 changes",
+         {nacks} NACKs, {reconnects} reconnects ({retries} retried connections); RSS {:.1} MiB at the end, slope {:.1} KiB per 1,000 changes",
         rss_bytes() as f64 / (1 << 20) as f64,
         slope / 1024.0
     );

@@ -18,8 +18,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             output,
             engine,
             show_secrets,
+            envoy_bootstrap,
             engine_args,
-        } => translate::run(&paths, output, engine, show_secrets, &engine_args),
+        } => translate::run(
+            &paths,
+            output,
+            engine,
+            translate::Print {
+                show_secrets,
+                envoy_bootstrap,
+            },
+            &engine_args,
+        ),
         Command::Crds => crds::run(),
         Command::Gen { fleet, seed, out } => bench::generate(fleet, seed, &out),
         Command::Bench {
