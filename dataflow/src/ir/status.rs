@@ -44,6 +44,30 @@ pub struct Condition {
     pub observed_generation: i64,
 }
 
+/// kgateway's route condition (v2.4+: `Accepted` says the route is valid, this one that its
+/// rules are programmed). sluice replaces no rule, so it is True wherever the route is accepted.
+pub const KGATEWAY_PROGRAMMED: &str = "kgateway.dev/Programmed";
+
+/// The Gateway-level `ResolvedRefs` kgateway reports beside Gateway API's listener-level ones:
+/// True when every listener's references resolved.
+pub fn gateway_resolved_refs(listeners: &[ListenerStatusIr], generation: i64) -> Condition {
+    let resolved = listeners
+        .iter()
+        .flat_map(|l| &l.conditions)
+        .all(|c| c.type_ != "ResolvedRefs" || c.status == "True");
+    if resolved {
+        Condition::new("ResolvedRefs", true, "ResolvedRefs", "resolved", generation)
+    } else {
+        Condition::new(
+            "ResolvedRefs",
+            false,
+            "ListenersNotResolved",
+            "a listener's references did not resolve",
+            generation,
+        )
+    }
+}
+
 impl Condition {
     pub fn new(
         type_: &str,

@@ -82,7 +82,7 @@ fn gateway_status<'s>(
                 return;
             };
             let generation = view.rec.generation;
-            let listeners = view
+            let listeners: Vec<ListenerStatusIr> = view
                 .rec
                 .listeners
                 .iter()
@@ -124,6 +124,7 @@ fn gateway_status<'s>(
                 conditions: vec![
                     Condition::new("Accepted", true, "Accepted", "accepted", generation),
                     Condition::new("Programmed", true, "Programmed", "programmed", generation),
+                    gateway_resolved_refs(&listeners, generation),
                 ],
                 listeners,
             };
@@ -236,21 +237,23 @@ fn route_status<'s>(
                         port: p.port,
                     },
                     controller_name: controller.clone(),
-                    conditions: vec![
-                        match outcome {
-                            Ok(()) => {
-                                Condition::new("Accepted", true, "Accepted", "accepted", generation)
-                            }
-                            Err((reason, message)) => Condition::new(
-                                "Accepted",
-                                false,
-                                reason,
-                                message.clone(),
+                    conditions: match outcome {
+                        Ok(()) => vec![
+                            Condition::new("Accepted", true, "Accepted", "accepted", generation),
+                            resolved_cond.clone(),
+                            Condition::new(
+                                KGATEWAY_PROGRAMMED,
+                                true,
+                                "Programmed",
+                                "programmed",
                                 generation,
                             ),
-                        },
-                        resolved_cond.clone(),
-                    ],
+                        ],
+                        Err((reason, message)) => vec![
+                            Condition::new("Accepted", false, reason, message.clone(), generation),
+                            resolved_cond.clone(),
+                        ],
+                    },
                 })
                 .collect();
             let key = StatusKey {
@@ -351,6 +354,18 @@ mod tests {
                 conditions: vec![
                     Condition::new("Accepted", true, "Accepted", "accepted", generation),
                     Condition::new("Programmed", true, "Programmed", "programmed", generation),
+                    // kgateway's Gateway-level ResolvedRefs: False once a listener's is.
+                    if listeners.iter().all(|l| l.conditions[3].status == "True") {
+                        Condition::new("ResolvedRefs", true, "ResolvedRefs", "resolved", generation)
+                    } else {
+                        Condition::new(
+                            "ResolvedRefs",
+                            false,
+                            "ListenersNotResolved",
+                            "a listener's references did not resolve",
+                            generation,
+                        )
+                    },
                 ],
                 listeners,
             },
@@ -386,10 +401,21 @@ mod tests {
                             port: p.port,
                         },
                         controller_name: DEFAULT_CONTROLLER_NAME.into(),
-                        conditions: vec![
-                            cond("Accepted", accepted, "Accepted", "accepted"),
-                            cond("ResolvedRefs", &resolved, "ResolvedRefs", "resolved"),
-                        ],
+                        conditions: {
+                            let mut c = vec![
+                                cond("Accepted", accepted, "Accepted", "accepted"),
+                                cond("ResolvedRefs", &resolved, "ResolvedRefs", "resolved"),
+                            ];
+                            if accepted.is_ok() {
+                                c.push(cond(
+                                    KGATEWAY_PROGRAMMED,
+                                    &Ok(()),
+                                    "Programmed",
+                                    "programmed",
+                                ));
+                            }
+                            c
+                        },
                     })
                     .collect(),
             },

@@ -15,10 +15,11 @@
 //! - types are sent in `XdsType` order (CDS, EDS, LDS, RDS) when several are pending; a type
 //!   in flight does not hold up the others (checklist 13);
 //! - an RDS response waits until every cluster its route configurations reference (and that
-//!   exists in the view) was sent at its current version on this stream, and, for EDS
-//!   clusters, their CLA too, even before the client subscribed to EDS (it does so on its
-//!   first EDS cluster) — for at most [`ROUTE_HOLD_TIMEOUT`], in case the client never asks
-//!   for the CLA (checklist 29);
+//!   exists in the view) was sent at its current version on this stream — however long the
+//!   client takes to ACK (found by the soak test: under load a timeout let routes overtake
+//!   their clusters) — and, for EDS clusters, their CLA too, even before the client subscribed
+//!   to EDS (it does so on its first EDS cluster), for at most [`ROUTE_HOLD_TIMEOUT`], in case
+//!   the client never asks for the CLA (checklist 29);
 //! - removals of clusters and CLAs wait while LDS or RDS have something to send or in flight;
 //! - after a CDS response carrying an EDS cluster, the protocol forgets that cluster's CLA
 //!   was sent, so the CLA follows (Envoy only finishes warming a cluster on a CLA response).
@@ -128,6 +129,16 @@ impl<'a> View<'a> {
                 .collect()
         }
     }
+}
+
+/// What an RDS response waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wait {
+    No,
+    /// A cluster not yet delivered: always waited for.
+    Clusters,
+    /// Only CLAs: waited for at most [`ROUTE_HOLD_TIMEOUT`].
+    Endpoints,
 }
 
 /// A response ready to go, with what the stats want to know about it.
@@ -397,12 +408,18 @@ impl<P: Protocol> Stream<P> {
                 .into_iter()
                 .any(|ty| pending[type_index(ty)].any || self.flows[type_index(ty)].in_flight);
             let rds = type_index(XdsType::Route);
+            // Clusters are always waited for (CDS is wildcard: they come as soon as the client
+            // ACKs); a CLA only for ROUTE_HOLD_TIMEOUT (the client may never ask for it).
             let held = pending[rds].any
                 && !self.flows[rds].in_flight
-                && !self.release_routes
-                && plans[rds]
+                && match plans[rds]
                     .as_ref()
-                    .is_some_and(|p| self.routes_wait(P::plan_resources(p), view));
+                    .map_or(Wait::No, |p| self.routes_wait(P::plan_resources(p), view))
+                {
+                    Wait::No => false,
+                    Wait::Clusters => true,
+                    Wait::Endpoints => !self.release_routes,
+                };
             if held {
                 pending[rds].any = false;
                 self.flows[rds].dirty = true;
@@ -455,7 +472,8 @@ impl<P: Protocol> Stream<P> {
 
     /// Whether route configurations must wait for clusters they reference: a cluster in the
     /// view not yet sent at its current version, or an EDS cluster whose current CLA was not.
-    fn routes_wait(&self, route_configs: &[Arc<Encoded>], view: View<'_>) -> bool {
+    fn routes_wait(&self, route_configs: &[Arc<Encoded>], view: View<'_>) -> Wait {
+        let mut wait = Wait::No;
         let cds = self.proto.requested(XdsType::Cluster);
         let eds = self.proto.requested(XdsType::Endpoint);
         let clusters = route_configs
@@ -464,7 +482,7 @@ impl<P: Protocol> Stream<P> {
             .filter_map(|r| view.cache.get_for(view.gateway, XdsType::Cluster, &r.name));
         for cluster in clusters {
             if cds && !self.proto.delivered(cluster) {
-                return true;
+                return Wait::Clusters;
             }
             let cla = || {
                 view.cache
@@ -478,10 +496,10 @@ impl<P: Protocol> Stream<P> {
                 && let Some(cla) = cla()
                 && !self.proto.delivered(cla)
             {
-                return true;
+                wait = Wait::Endpoints;
             }
         }
-        false
+        wait
     }
 
     /// Computes `ty`'s plan if it may have changed.

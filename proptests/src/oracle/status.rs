@@ -60,7 +60,7 @@ pub fn render(
         );
     }
     for (gi, g) in gateways.iter().enumerate() {
-        let listeners = g
+        let listeners: Vec<ListenerStatusIr> = g
             .listeners
             .iter()
             .enumerate()
@@ -107,6 +107,28 @@ pub fn render(
                         "programmed",
                         g.rec.generation,
                     ),
+                    // kgateway's Gateway-level ResolvedRefs: every listener resolved.
+                    if listeners.iter().all(|l| {
+                        l.conditions
+                            .iter()
+                            .any(|c| c.type_ == "ResolvedRefs" && c.status == "True")
+                    }) {
+                        Condition::new(
+                            "ResolvedRefs",
+                            true,
+                            "ResolvedRefs",
+                            "resolved",
+                            g.rec.generation,
+                        )
+                    } else {
+                        Condition::new(
+                            "ResolvedRefs",
+                            false,
+                            "ListenersNotResolved",
+                            "a listener's references did not resolve",
+                            g.rec.generation,
+                        )
+                    },
                 ],
                 listeners,
             }),
@@ -149,25 +171,30 @@ pub fn render(
                     port: p.parent_ref.port,
                 },
                 controller_name: config.controller_name.clone(),
-                conditions: vec![
-                    match &p.outcome {
-                        Ok(_) => Condition::new(
-                            "Accepted",
+                conditions: match &p.outcome {
+                    // kgateway's route condition: programmed wherever accepted.
+                    Ok(_) => vec![
+                        Condition::new("Accepted", true, "Accepted", "accepted", route.generation),
+                        resolved_cond.clone(),
+                        Condition::new(
+                            "kgateway.dev/Programmed",
                             true,
-                            "Accepted",
-                            "accepted",
+                            "Programmed",
+                            "programmed",
                             route.generation,
                         ),
-                        Err((reason, message)) => Condition::new(
+                    ],
+                    Err((reason, message)) => vec![
+                        Condition::new(
                             "Accepted",
                             false,
                             reason,
                             message.clone(),
                             route.generation,
                         ),
-                    },
-                    resolved_cond.clone(),
-                ],
+                        resolved_cond.clone(),
+                    ],
+                },
             })
             .collect();
         out.statuses.insert(
