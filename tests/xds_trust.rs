@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use common::xds::{Delta, LDS, SDS, STEP, sotw_first, tls};
@@ -54,12 +54,18 @@ fn write_secret(dir: &Path) -> String {
     cert.key_pem
 }
 
-fn mentions_key(bytes: &[u8]) -> bool {
-    String::from_utf8_lossy(bytes).contains("PRIVATE KEY")
+/// `sluice serve` (TLS, the test process's state directory) over the world, ready.
+struct Served {
+    work: tempfile::TempDir,
+    dir: PathBuf,
+    xds: u16,
+    admin: u16,
+    sluice: common::Proc,
+    /// The CA `serve` uses.
+    ca: Authority,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_an_authenticated_proxy_gets_only_its_gateway() {
+async fn serve() -> Served {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("manifests");
     std::fs::create_dir(&dir).unwrap();
@@ -70,6 +76,31 @@ async fn only_an_authenticated_proxy_gets_only_its_gateway() {
     let mut sluice = common::sluice_serve(&dir, xds, admin, work.path().join("sluice.log"));
     common::wait_sluice_ready(&mut sluice, admin, Duration::from_secs(30)).await;
     let ca = Authority::open(&common::state_dir(), SystemTime::now()).unwrap();
+    Served {
+        work,
+        dir,
+        xds,
+        admin,
+        sluice,
+        ca,
+    }
+}
+
+fn mentions_key(bytes: &[u8]) -> bool {
+    String::from_utf8_lossy(bytes).contains("PRIVATE KEY")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_an_authenticated_proxy_gets_only_its_gateway() {
+    // `_work` keeps the directory for as long as sluice runs.
+    let Served {
+        work: _work,
+        xds,
+        admin,
+        sluice,
+        ca,
+        ..
+    } = serve().await;
     let foreign_dir = tempfile::tempdir().unwrap();
     let foreign = Authority::open(foreign_dir.path(), SystemTime::now()).unwrap();
 
@@ -141,16 +172,14 @@ async fn only_an_authenticated_proxy_gets_only_its_gateway() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificates_come_over_sds_and_rotate_without_the_listener() {
-    let work = tempfile::tempdir().unwrap();
-    let dir = work.path().join("manifests");
-    std::fs::create_dir(&dir).unwrap();
-    write_world(&dir);
-    let [xds, admin] = common::free_ports(2)[..] else {
-        unreachable!()
-    };
-    let mut sluice = common::sluice_serve(&dir, xds, admin, work.path().join("sluice.log"));
-    common::wait_sluice_ready(&mut sluice, admin, Duration::from_secs(30)).await;
-    let ca = Authority::open(&common::state_dir(), SystemTime::now()).unwrap();
+    let Served {
+        work: _work,
+        dir,
+        xds,
+        admin,
+        sluice,
+        ca,
+    } = serve().await;
 
     let mut d = Delta::open(xds, Some(tls(&ca, Some((&ca, "trust/a")))), Some("trust/a"))
         .await
