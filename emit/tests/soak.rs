@@ -556,6 +556,7 @@ async fn soak_many_delta_clients_under_random_changes() {
     let mut rng = Rng(42);
     let mut world = World::new(&mut rng);
     let h = start(world.everything()).await;
+    let resources_at_start = h.cache.read(|c| c.len());
     let shared = Arc::new(Shared {
         stop: AtomicBool::new(false),
         last_response_ms: AtomicU64::new(0),
@@ -660,9 +661,11 @@ async fn soak_many_delta_clients_under_random_changes() {
     let slope = if var > 0.0 { cov / var * 1000.0 } else { 0.0 };
     println!(
         "soak: {clients} Delta clients, {changes} changes in {published:.1?}: {responses} responses, \
-         {nacks} NACKs, {reconnects} reconnects ({retries} retried connections); RSS {:.1} MiB at the end, slope {:.1} KiB per 1,000 changes",
+         {nacks} NACKs, {reconnects} reconnects ({retries} retried connections); RSS {:.1} MiB at the end, slope {:.1} KiB per 1,000 changes; \
+         resources in the cache {resources_at_start} at the start, {} at the end",
         rss_bytes() as f64 / (1 << 20) as f64,
-        slope / 1024.0
+        slope / 1024.0,
+        h.cache.read(|c| c.len())
     );
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
     for v in &violations {
