@@ -81,6 +81,8 @@ fn mk_secret(x: &str) -> SecretRec {
         key: key("infra", &format!("cert-{x}")),
         cert_chain: Some(format!("cert {x}")),
         private_key: Some(format!("key {x}")),
+        data: Vec::new(),
+        labels: Vec::new(),
     }
 }
 

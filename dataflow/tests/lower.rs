@@ -1152,6 +1152,8 @@ fn secrets() {
             key: ObjectKey::new("infra", "tls"),
             cert_chain: Some("CERT".into()),
             private_key: Some("KEY".into()),
+            data: Vec::new(),
+            labels: Vec::new(),
         })
     );
     let r = mk_record(
@@ -1164,6 +1166,8 @@ fn secrets() {
             key: ObjectKey::new("infra", "half"),
             cert_chain: Some("PLAIN".into()),
             private_key: None,
+            data: Vec::new(),
+            labels: Vec::new(),
         })
     );
     let Record::Secret(empty) = mk_record("apiVersion: v1\nkind: Secret\nmetadata: {name: opaque}")

@@ -101,20 +101,30 @@ fn security_sub_policies_fail_closed_and_disable_switches_them_off() {
 #[test]
 fn unsupported_fields_and_bad_values_are_problems_naming_the_field() {
     let p = traffic_policy(
-        "  timeouts: { request: soon }\n  transformation: { request: { set: [] } }\n  \
+        "  timeouts: { request: soon }\n  \
+         transformation:\n    request: { set: [{ name: x-t, value: \"{{ header(\\\"y\\\") }}\" }, { name: x-l, value: lit }], body: { parseAs: AsString } }\n  \
          urlRewrite: { pathRegex: { pattern: \"(\", substitution: x } }\n  \
-         headerModifiers:\n    request: { set: [{ name: x-s, secretRef: { name: s } }] }\n",
+         headerModifiers:\n    request: { set: [{ name: x-s, secretRef: { name: s, namespace: other } }] }\n  \
+         compression: { responseCompression: { libraries: [Gzip, Lz4] } }\n  \
+         tracing: { randomSampling: 150, attributes: [{ name: t, metadata: {} }] }\n",
     );
     let fields: Vec<&str> = p.problems.iter().map(|pr| pr.field.as_str()).collect();
     for want in [
         "spec.timeouts.request",
-        "spec.transformation",
+        "spec.transformation.request.set[0].value",
+        "spec.transformation.request.body",
         "spec.urlRewrite.pathRegex.pattern",
         "spec.headerModifiers.request.set[0].secretRef",
+        "spec.compression.responseCompression.libraries[1]",
+        "spec.tracing.randomSampling",
+        "spec.tracing.attributes[0]",
     ] {
         assert!(fields.contains(&want), "{want} not in {fields:?}");
     }
     let t = p.traffic.expect("the header edit (empty) is still a field");
+    // The literal header of the transformation is kept; the template is not.
+    let (req, _) = t.transformation.clone().expect("a literal transformation");
+    assert_eq!(req.set, [("x-l".to_string(), "lit".to_string())]);
     assert_eq!(t.timeout_ms, None);
     assert_eq!(t.path_regex, None);
 }
@@ -203,8 +213,182 @@ fn filter_sub_policies_lower_to_their_filter_configs() {
         Some(&Toggle::Off)
     );
 
-    // basicAuth from a Secret is not resolved yet: it fails closed.
-    let p = traffic_policy("  basicAuth: { secretRef: { name: users } }\n");
+    // basicAuth from a Secret of another namespace: sluice does not read it, so it fails
+    // closed (one of its own namespace resolves in the dataflow: below).
+    let p = traffic_policy("  basicAuth: { secretRef: { name: users, namespace: other } }\n");
     let t = p.traffic.expect("a deny");
     assert!(matches!(t.deny.get("basicAuth"), Some(Toggle::On(_))));
+}
+
+#[test]
+fn compression_stat_prefix_and_tracing_lower_to_their_fields() {
+    use sluice_dataflow::ir::{
+        Codec, FilterKind, HttpFilterIr, RouteTracingIr, TraceTagIr, TraceTagValue,
+    };
+    let p = traffic_policy(
+        "  compression:\n    responseCompression: { libraries: [Brotli, Gzip] }\n    \
+         requestDecompression: {}\n  \
+         statPrefix: \"{{ route_namespace }}.{{route_name}}.{{ rule_name }}\"\n  \
+         tracing:\n    randomSampling: 50\n    attributes:\n    \
+         - { name: route.id, literal: { value: mine } }\n    \
+         - { name: req, requestHeader: { name: x-request-id, defaultValue: none } }\n",
+    );
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let t = p.traffic.expect("sub-policies");
+    assert_eq!(
+        t.filters.get(&FilterKind::Compress),
+        Some(&Toggle::On(HttpFilterIr::Compress {
+            libraries: vec![Codec::Brotli, Codec::Gzip]
+        }))
+    );
+    assert_eq!(
+        t.filters.get(&FilterKind::Decompress),
+        Some(&Toggle::On(HttpFilterIr::Decompress {
+            libraries: vec![Codec::Gzip]
+        }))
+    );
+    assert_eq!(
+        t.tracing,
+        Some(RouteTracingIr {
+            random_pct: Some(50),
+            tags: vec![
+                TraceTagIr {
+                    tag: "route.id".into(),
+                    value: TraceTagValue::Literal("mine".into()),
+                },
+                TraceTagIr {
+                    tag: "req".into(),
+                    value: TraceTagValue::RequestHeader {
+                        name: "x-request-id".into(),
+                        default: Some("none".into()),
+                    },
+                },
+            ],
+            ..Default::default()
+        })
+    );
+    let route = ObjectKey::new("apps", "r");
+    assert_eq!(
+        t.stat_prefix_for(&route, Some("rule-1")).as_deref(),
+        Some("apps.r.rule-1")
+    );
+    assert_eq!(t.stat_prefix_for(&route, None).as_deref(), Some("apps.r."));
+
+    // `disable: {}` switches an inherited one off; tracing off is every sampling 0.
+    let p = traffic_policy(
+        "  compression: { responseCompression: { disable: {} } }\n  tracing: { disable: {} }\n",
+    );
+    let t = p.traffic.expect("sub-policies");
+    assert_eq!(t.filters.get(&FilterKind::Compress), Some(&Toggle::Off));
+    assert_eq!(t.tracing.expect("tracing").random_pct, Some(0));
+
+    // A statPrefix reaching a Gateway has no effect there, and says so.
+    let p = policy(
+        "apiVersion: gateway.kgateway.dev/v1alpha1\nkind: TrafficPolicy\n\
+         metadata: { name: tp, namespace: apps }\nspec:\n  \
+         targetRefs: [{ group: gateway.networking.k8s.io, kind: Gateway, name: gw }]\n  \
+         statPrefix: x\n",
+    );
+    assert!(p.problems.iter().any(|pr| pr.field == "spec.statPrefix"));
+}
+
+fn secret(name: &str, data: &[(&str, &str)], labels: &[(&str, &str)]) -> SecretRec {
+    let pairs = |x: &[(&str, &str)]| {
+        let mut v: Vec<(String, String)> = x
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    SecretRec {
+        key: ObjectKey::new("apps", name),
+        cert_chain: None,
+        private_key: None,
+        data: pairs(data),
+        labels: pairs(labels),
+    }
+}
+
+#[test]
+fn secret_backed_sub_policies_take_their_values_or_fail_closed() {
+    use sluice_dataflow::ir::{ApiKeySourceIr, FilterKind, HttpFilterIr};
+    let p = traffic_policy(
+        "  basicAuth: { secretRef: { name: users } }\n  \
+         apiKeyAuth:\n    keySources: [{ header: api-key }, { query: key }]\n    \
+         forwardCredential: true\n    clientIdHeader: x-client\n    \
+         secretSelector: { matchLabels: { team: a } }\n  \
+         headerModifiers:\n    response: { add: [{ name: x-token, secretRef: { name: tokens, key: t } }] }\n",
+    );
+    assert_eq!(p.secrets.len(), 3, "{:?}", p.secrets);
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    // Not resolved yet: nothing denies, nothing is enforced.
+    assert!(p.traffic.as_ref().is_none_or(|t| t.denied().is_none()));
+
+    // No Secret: both security sub-policies fail closed; the header is left out.
+    let none = p.with_secrets(&[]);
+    let t = none.traffic.as_ref().expect("denies");
+    assert!(matches!(t.deny.get("basicAuth"), Some(Toggle::On(m)) if m.contains("apps/users")));
+    assert!(matches!(t.deny.get("apiKeyAuth"), Some(Toggle::On(m)) if m.contains("selector")));
+    let fields: Vec<&str> = none.problems.iter().map(|pr| pr.field.as_str()).collect();
+    for want in [
+        "spec.basicAuth.secretRef",
+        "spec.apiKeyAuth",
+        "spec.headerModifiers.response.add[0].secretRef",
+    ] {
+        assert!(fields.contains(&want), "{want} not in {fields:?}");
+    }
+
+    // Found: an htpasswd file, keys from every selected Secret, the header's value. Secrets
+    // of other namespaces, or not named or selected, are ignored.
+    let users = secret("users", &[(".htpasswd", "alice:{SHA}x")], &[]);
+    let keys_a = secret("keys-a", &[("client1", "k-1")], &[("team", "a")]);
+    let keys_b = secret("keys-b", &[("client2", "k-2")], &[("team", "a")]);
+    let other = secret("keys-c", &[("client3", "k-3")], &[("team", "b")]);
+    let tokens = secret("tokens", &[("t", "s3cret")], &[]);
+    let mut elsewhere = secret("users", &[(".htpasswd", "eve:{SHA}y")], &[]);
+    elsewhere.key = ObjectKey::new("other", "users");
+    let all = [&elsewhere, &tokens, &other, &keys_b, &keys_a, &users];
+    let ok = p.with_secrets(&all);
+    assert!(ok.problems.is_empty(), "{:?}", ok.problems);
+    let t = ok.traffic.expect("resolved");
+    assert!(t.denied().is_none(), "{:?}", t.deny);
+    assert_eq!(
+        t.filters.get(&FilterKind::BasicAuth),
+        Some(&Toggle::On(HttpFilterIr::BasicAuth {
+            htpasswd: "alice:{SHA}x".into()
+        }))
+    );
+    assert_eq!(
+        t.filters.get(&FilterKind::ApiKeyAuth),
+        Some(&Toggle::On(HttpFilterIr::ApiKeyAuth {
+            credentials: vec![
+                ("k-1".into(), "client1".into()),
+                ("k-2".into(), "client2".into())
+            ],
+            sources: vec![
+                ApiKeySourceIr {
+                    header: Some("api-key".into()),
+                    ..Default::default()
+                },
+                ApiKeySourceIr {
+                    query: Some("key".into()),
+                    ..Default::default()
+                },
+            ],
+            forward: true,
+            client_id_header: Some("x-client".into()),
+        }))
+    );
+    assert_eq!(
+        t.response_headers.expect("headers").add,
+        [("x-token".to_string(), "s3cret".to_string())]
+    );
+
+    // `disable: {}` switches inherited API key auth off, with no Secret to read.
+    let p = traffic_policy("  apiKeyAuth: { disable: {} }\n");
+    assert!(p.secrets.is_empty());
+    let t = p.traffic.expect("a toggle");
+    assert_eq!(t.filters.get(&FilterKind::ApiKeyAuth), Some(&Toggle::Off));
+    assert_eq!(t.deny.get("apiKeyAuth"), Some(&Toggle::Off));
 }

@@ -574,6 +574,8 @@ mod tests {
                     response_headers: HeaderOpsIr::default(),
                     cors: None,
                     filters: Vec::new(),
+                    stat_prefix: None,
+                    tracing: None,
                 })],
             }],
         })

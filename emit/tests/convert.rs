@@ -95,7 +95,8 @@ fn http_listener_has_one_plain_chain_with_rds() {
     // The policy filters (disabled), then CORS (it acts only on routes with a policy), the
     // router last.
     let n = h.http_filters.len();
-    assert_eq!(n, FilterKind::ALL.len() + 2);
+    // One entry per kind, the (de)compressors one per library (three each).
+    assert_eq!(n, FilterKind::ALL.len() + 4 + 2);
     assert_eq!(h.http_filters[n - 2].name, names::CORS);
     match &h.http_filters[n - 2].config_type {
         Some(http_filter::ConfigType::TypedConfig(any)) => assert_eq!(
@@ -988,18 +989,26 @@ fn every_listener_chain_holds_the_policy_filters_disabled_before_cors_and_the_ro
     assert_eq!(
         names,
         [
+            "envoy.filters.http.decompressor.gzip",
+            "envoy.filters.http.decompressor.brotli",
+            "envoy.filters.http.decompressor.zstd",
             "envoy.filters.http.fault",
             "envoy.filters.http.rbac",
             "envoy.filters.http.csrf",
             "envoy.filters.http.basic_auth",
+            "envoy.filters.http.api_key_auth",
             "envoy.filters.http.local_ratelimit",
             "envoy.filters.http.buffer",
+            "envoy.filters.http.compressor.gzip",
+            "envoy.filters.http.compressor.brotli",
+            "envoy.filters.http.compressor.zstd",
             names::CORS,
             names::ROUTER,
         ]
     );
-    assert!(filters[..6].iter().all(|f| f.disabled));
-    assert!(!filters[6].disabled && !filters[7].disabled);
+    let n = filters.len();
+    assert!(filters[..n - 2].iter().all(|f| f.disabled));
+    assert!(!filters[n - 2].disabled && !filters[n - 1].disabled);
 }
 
 #[test]

@@ -296,7 +296,20 @@ pub fn envoy_run(name: &str, bootstrap: &Path, log: PathBuf) -> Proc {
 #[derive(Debug, Clone)]
 pub struct HttpResponse {
     pub status: u16,
+    /// Names lowercased, in order.
+    pub headers: Vec<(String, String)>,
     pub body: String,
+}
+
+impl HttpResponse {
+    /// The first value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// A one-shot HTTP/1.1 GET (`Connection: close`) over a fresh connection, bounded by
@@ -321,6 +334,17 @@ pub async fn http_request(
     headers: &[(&str, &str)],
     timeout: std::time::Duration,
 ) -> Result<HttpResponse, String> {
+    http_request_with_body(port, (method, host, path), headers, &[], timeout).await
+}
+
+/// As [`http_request`], sending `body`.
+pub async fn http_request_with_body(
+    port: u16,
+    (method, host, path): (&str, &str, &str),
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: std::time::Duration,
+) -> Result<HttpResponse, String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let exchange = async {
         let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -330,11 +354,14 @@ pub async fn http_request(
             .iter()
             .map(|(k, v)| format!("{k}: {v}\r\n"))
             .collect();
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n"
-        );
+        let length = body.len();
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Content-Length: {length}\r\nConnection: close\r\n\r\n"
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
         stream
-            .write_all(request.as_bytes())
+            .write_all(&request)
             .await
             .map_err(|e| format!("write: {e}"))?;
         let mut raw = Vec::new();
@@ -380,11 +407,13 @@ fn parse_http_response(raw: &[u8], eof: bool) -> Result<Option<HttpResponse>, St
         .ok_or_else(|| format!("bad status line {status_line:?}"))?;
     let mut chunked = false;
     let mut length = None;
+    let mut headers = Vec::new();
     for line in lines {
         let Some((name, value)) = line.split_once(':') else {
             continue;
         };
         let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
+        headers.push((name.clone(), value.to_string()));
         if name == "transfer-encoding" && value.to_ascii_lowercase().contains("chunked") {
             chunked = true;
         } else if name == "content-length" {
@@ -406,6 +435,7 @@ fn parse_http_response(raw: &[u8], eof: bool) -> Result<Option<HttpResponse>, St
     match body {
         Some(body) => Ok(Some(HttpResponse {
             status,
+            headers,
             body: String::from_utf8_lossy(&body).into_owned(),
         })),
         None if eof => Err(format!(

@@ -168,28 +168,71 @@ pub struct RouteIr {
     /// The HTTP filters this route enables (the listener's chain holds each kind disabled),
     /// at most one per kind, in [`FilterKind`] order.
     pub filters: Vec<HttpFilterIr>,
+    /// The prefix of the route's own statistics (`vhost.<vhost>.route.<prefix>.*`).
+    pub stat_prefix: Option<String>,
+    /// The route's tracing override (the provider is the listener's).
+    pub tracing: Option<Box<RouteTracingIr>>,
+}
+
+/// A route's tracing override: sampling percentages (Envoy's own when unset) and tags.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RouteTracingIr {
+    pub client_pct: Option<u32>,
+    pub random_pct: Option<u32>,
+    pub overall_pct: Option<u32>,
+    pub tags: Vec<TraceTagIr>,
+}
+
+/// A custom tag on a route's spans.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TraceTagIr {
+    pub tag: String,
+    pub value: TraceTagValue,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum TraceTagValue {
+    Literal(String),
+    RequestHeader {
+        name: String,
+        default: Option<String>,
+    },
+    Environment {
+        name: String,
+        default: Option<String>,
+    },
 }
 
 /// The HTTP filters routes can enable, in the order the listener's chain runs them (before
 /// CORS and the router).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum FilterKind {
+    /// Request bodies decompressed first, so every later filter and the backend see plain
+    /// bytes.
+    Decompress,
     Fault,
     Rbac,
     Csrf,
     BasicAuth,
+    ApiKeyAuth,
     LocalRateLimit,
     Buffer,
+    /// Last before CORS and the router, so its encoder runs first on the way out and
+    /// compresses the backend's answer, not local replies of earlier filters.
+    Compress,
 }
 
 impl FilterKind {
-    pub const ALL: [FilterKind; 6] = [
+    pub const ALL: [FilterKind; 9] = [
+        FilterKind::Decompress,
         FilterKind::Fault,
         FilterKind::Rbac,
         FilterKind::Csrf,
         FilterKind::BasicAuth,
+        FilterKind::ApiKeyAuth,
         FilterKind::LocalRateLimit,
         FilterKind::Buffer,
+        FilterKind::Compress,
     ];
 }
 
@@ -235,6 +278,54 @@ pub enum HttpFilterIr {
     },
     /// Buffer whole requests up to `max_bytes` (413 beyond).
     Buffer { max_bytes: u64 },
+    /// Compress answers with the best of `libraries` the client accepts (its
+    /// `Accept-Encoding` weights, then its order).
+    Compress { libraries: Vec<Codec> },
+    /// Decompress request bodies sent in one of `libraries` (`Content-Encoding`).
+    Decompress { libraries: Vec<Codec> },
+    /// API key authentication: the first of `sources` present carries the key, which must be
+    /// one of `credentials` (`(key, client)`); 401 without a key, 403 with a wrong one.
+    ApiKeyAuth {
+        credentials: Vec<(String, String)>,
+        sources: Vec<ApiKeySourceIr>,
+        /// Whether the key travels on to the backend (else it is removed).
+        forward: bool,
+        /// A request header set to the authenticated client's name.
+        client_id_header: Option<String>,
+    },
+}
+
+/// Where a request may carry its API key (each part optional; the first present wins).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ApiKeySourceIr {
+    pub header: Option<String>,
+    pub query: Option<String>,
+    pub cookie: Option<String>,
+}
+
+/// A compression library Envoy ships.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Codec {
+    Gzip,
+    Brotli,
+    Zstd,
+}
+
+impl Codec {
+    pub const ALL: [Codec; 3] = [Codec::Gzip, Codec::Brotli, Codec::Zstd];
+
+    /// kgateway's spelling (`libraries: [Gzip, Brotli, Zstd]`).
+    pub fn parse(s: &str) -> Option<Codec> {
+        Codec::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Codec::Gzip => "Gzip",
+            Codec::Brotli => "Brotli",
+            Codec::Zstd => "Zstd",
+        }
+    }
 }
 
 /// A string matcher for an origin.
@@ -263,6 +354,9 @@ impl HttpFilterIr {
             HttpFilterIr::BasicAuth { .. } => FilterKind::BasicAuth,
             HttpFilterIr::LocalRateLimit { .. } => FilterKind::LocalRateLimit,
             HttpFilterIr::Buffer { .. } => FilterKind::Buffer,
+            HttpFilterIr::Compress { .. } => FilterKind::Compress,
+            HttpFilterIr::Decompress { .. } => FilterKind::Decompress,
+            HttpFilterIr::ApiKeyAuth { .. } => FilterKind::ApiKeyAuth,
         }
     }
 }

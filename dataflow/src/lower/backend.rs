@@ -95,10 +95,34 @@ pub fn lower_secret(secret: &Secret) -> SecretRec {
                     .and_then(|b| String::from_utf8(b.0.clone()).ok())
             })
     };
+    // `stringData` wins over `data`, as the API server merges them.
+    let mut data: std::collections::BTreeMap<String, String> = secret
+        .data
+        .iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), String::from_utf8(v.0.clone()).ok()?)))
+        .collect();
+    data.extend(
+        secret
+            .string_data
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    data.remove("tls.crt");
+    data.remove("tls.key");
     SecretRec {
         key: key_of(&secret.metadata),
         cert_chain: part("tls.crt"),
         private_key: part("tls.key"),
+        data: data.into_iter().collect(),
+        labels: secret
+            .metadata
+            .labels
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     }
 }
 

@@ -17,11 +17,13 @@ use sluice_crds::kgateway::{
 
 use super::{generation_of, key_of};
 use crate::ir::{
-    FilterKind, HttpFilterIr, InternalRedirectIr, OriginMatchHow, OriginMatchIr, RetryIr,
+    ApiKeySourceIr, Codec, FilterKind, HttpFilterIr, InternalRedirectIr, OriginMatchHow,
+    OriginMatchIr, RetryIr, RouteTracingIr, TraceTagIr, TraceTagValue,
 };
 use crate::model::{
     CorsRec, HeaderMods, PolicyKind, PolicyProblem, PolicyRec, PolicyRetry, PolicySelector,
-    PolicyTarget, Sym, TargetKind, Toggle, TrafficRec,
+    PolicyTarget, SecretSource, SecretUse, SecretWant, Sym, TargetKind, Toggle, TrafficRec,
+    check_htpasswd,
 };
 
 /// The annotation ordering policies inside one attachment level (higher first).
@@ -134,6 +136,7 @@ pub fn lower_unsupported_policy<S: Serialize>(
                 kind.as_str()
             ),
         }],
+        secrets: Vec::new(),
     }
 }
 
@@ -155,6 +158,7 @@ pub fn lower_traffic_policy(p: &TrafficPolicy) -> PolicyRec {
         })
     };
     let mut t = TrafficRec::default();
+    let mut secret_uses: Vec<SecretUse> = Vec::new();
 
     if let Some(to) = &spec.timeouts {
         let mut dur = |field: &str, v: &Option<String>| {
@@ -227,9 +231,16 @@ pub fn lower_traffic_policy(p: &TrafficPolicy) -> PolicyRec {
         });
     }
     if let Some(h) = &spec.header_modifiers {
+        let ns = p.metadata.namespace.as_deref().unwrap_or("default");
         let mut mods = |field: &str, f: &Option<HeaderFilter>| {
-            f.as_ref()
-                .map(|f| header_mods(f, &format!("headerModifiers.{field}"), &mut problem))
+            f.as_ref().map(|f| {
+                header_mods(
+                    f,
+                    (&format!("headerModifiers.{field}"), field == "response", ns),
+                    &mut problem,
+                    &mut secret_uses,
+                )
+            })
         };
         t.request_headers = mods("request", &h.request);
         t.response_headers = mods("response", &h.response);
@@ -285,6 +296,57 @@ pub fn lower_traffic_policy(p: &TrafficPolicy) -> PolicyRec {
                 None => problem("buffer.maxRequestSize", "required".into()),
             }
         }
+    }
+    if let Some(c) = spec.compression.as_ref().filter(|c| !c.is_null()) {
+        for (field, kind) in [
+            ("responseCompression", FilterKind::Compress),
+            ("requestDecompression", FilterKind::Decompress),
+        ] {
+            let Some(v) = c.get(field).filter(|v| !v.is_null()) else {
+                continue;
+            };
+            let field = format!("compression.{field}");
+            if disabled(v) {
+                t.filters.insert(kind, Toggle::Off);
+            } else if let Some(libraries) = codecs(v, &field, &mut problem) {
+                let f = match kind {
+                    FilterKind::Compress => HttpFilterIr::Compress { libraries },
+                    _ => HttpFilterIr::Decompress { libraries },
+                };
+                t.filters.insert(kind, Toggle::On(f));
+            }
+        }
+    }
+    if let Some(tr) = &spec.transformation {
+        let mut dir = |which: &str, d: &Option<sluice_crds::kgateway::Transform>| {
+            d.as_ref()
+                .map(|d| literal_transform(d, &format!("transformation.{which}"), &mut problem))
+                .unwrap_or_default()
+        };
+        let req = dir("request", &tr.request);
+        let resp = dir("response", &tr.response);
+        if req != HeaderMods::default() || resp != HeaderMods::default() {
+            t.transformation = Some((req, resp));
+        }
+    }
+    if let Some(prefix) = &spec.stat_prefix {
+        if prefix.trim().is_empty() {
+            problem("statPrefix", "is empty; it has no effect".into());
+        } else {
+            t.stat_prefix = Some(prefix.clone());
+        }
+    }
+    if let Some(v) = spec.tracing.as_ref().filter(|v| !v.is_null()) {
+        t.tracing = Some(if disabled(v) {
+            RouteTracingIr {
+                client_pct: Some(0),
+                random_pct: Some(0),
+                overall_pct: Some(0),
+                tags: Vec::new(),
+            }
+        } else {
+            tracing(v, &mut problem)
+        });
     }
     if let Some(v) = &spec.internal_redirect {
         match internal_redirect(v) {
@@ -350,6 +412,49 @@ pub fn lower_traffic_policy(p: &TrafficPolicy) -> PolicyRec {
     if json.get("basicAuth").is_some_and(disabled) {
         t.filters.insert(FilterKind::BasicAuth, Toggle::Off);
     }
+    // Sub-policies whose values live in Secrets: recorded here, resolved in the dataflow
+    // against the Secrets they name (`PolicyRec::with_secrets`).
+    let ns = p.metadata.namespace.as_deref().unwrap_or("default");
+    if let Some(v) = json
+        .get("basicAuth")
+        .filter(|v| !v.is_null() && !disabled(v))
+        && let Some(r) = v.get("secretRef").filter(|r| !r.is_null())
+    {
+        security.retain(|f| *f != "basicAuth");
+        match secret_ref(r, ns) {
+            Ok(name) => secret_uses.push(SecretUse {
+                field: "basicAuth.secretRef".into(),
+                source: SecretSource::Named(name),
+                want: SecretWant::Htpasswd {
+                    key: r
+                        .get("key")
+                        .and_then(|k| k.as_str())
+                        .unwrap_or(".htpasswd")
+                        .to_string(),
+                },
+            }),
+            Err(e) => {
+                let msg = format!("{e}; the routes it reaches answer 500");
+                problem("basicAuth.secretRef", msg.clone());
+                t.deny.insert("basicAuth".into(), Toggle::On(msg));
+            }
+        }
+    }
+    if let Some(v) = json.get("apiKeyAuth").filter(|v| !v.is_null()) {
+        if disabled(v) {
+            t.filters.insert(FilterKind::ApiKeyAuth, Toggle::Off);
+        } else {
+            security.retain(|f| *f != "apiKeyAuth");
+            match api_key_auth(v, ns) {
+                Ok(u) => secret_uses.push(u),
+                Err((field, e)) => {
+                    let msg = format!("{e}; the routes it reaches answer 500");
+                    problem(&field, msg.clone());
+                    t.deny.insert("apiKeyAuth".into(), Toggle::On(msg));
+                }
+            }
+        }
+    }
     // Security sub-policies: `disable: {}` switches an inherited one off; anything else is
     // not enforced by sluice yet, so its routes are closed.
     for field in security {
@@ -370,15 +475,11 @@ pub fn lower_traffic_policy(p: &TrafficPolicy) -> PolicyRec {
     }
     // The others: refused, without effect.
     for (field, set) in [
-        ("transformation", spec.transformation.is_some()),
         ("extProc", spec.ext_proc.is_some()),
         (
             "rateLimit.global",
             spec.rate_limit.as_ref().is_some_and(|r| r.global.is_some()),
         ),
-        ("compression", spec.compression.is_some()),
-        ("tracing", spec.tracing.is_some()),
-        ("statPrefix", spec.stat_prefix.is_some()),
     ] {
         if set {
             problem(
@@ -397,6 +498,20 @@ pub fn lower_traffic_policy(p: &TrafficPolicy) -> PolicyRec {
                 format!("sluice does not attach TrafficPolicies to {group}/{kind} yet"),
             );
         }
+    }
+    // kgateway's API refuses a statPrefix on anything but routes; here it says so.
+    let route_only = |k: &TargetKind| *k == TargetKind::HTTPRoute;
+    if t.stat_prefix.is_some()
+        && !targets
+            .iter()
+            .map(|t| &t.kind)
+            .chain(selectors.iter().map(|s| &s.kind))
+            .all(route_only)
+    {
+        problem(
+            "statPrefix",
+            "applies to HTTPRoute targets only; on a Gateway it has no effect".into(),
+        );
     }
     for (i, s) in selectors.iter().enumerate() {
         if s.kind != TargetKind::HTTPRoute {
@@ -417,25 +532,131 @@ pub fn lower_traffic_policy(p: &TrafficPolicy) -> PolicyRec {
         selectors,
         traffic: (!t.is_empty()).then(|| Box::new(t)),
         problems,
+        secrets: secret_uses,
     }
 }
 
+/// A `secretRef`'s name, which must be in the policy's namespace.
+fn secret_ref(r: &serde_json::Value, ns: &str) -> Result<Sym, String> {
+    let name = r
+        .get("name")
+        .and_then(|n| n.as_str())
+        .filter(|n| !n.is_empty())
+        .ok_or("secretRef needs a name")?;
+    match r.get("namespace").and_then(|n| n.as_str()) {
+        Some(other) if other != ns => Err(format!(
+            "sluice reads Secrets of the policy's namespace only, not {other:?}"
+        )),
+        _ => Ok(Sym::new(name)),
+    }
+}
+
+/// `apiKeyAuth`: where keys come from (`secretRef` or `secretSelector`), where requests
+/// carry them (`keySources`, header `api-key` when unset), and what travels on.
+fn api_key_auth(v: &serde_json::Value, ns: &str) -> Result<SecretUse, (String, String)> {
+    let source = match (
+        v.get("secretRef").filter(|r| !r.is_null()),
+        v.get("secretSelector").filter(|r| !r.is_null()),
+    ) {
+        (Some(r), None) => SecretSource::Named(
+            secret_ref(r, ns).map_err(|e| ("apiKeyAuth.secretRef".to_string(), e))?,
+        ),
+        (None, Some(sel)) => {
+            let labels: Vec<(String, String)> = sel
+                .get("matchLabels")
+                .and_then(|m| m.as_object())
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect();
+            if labels.is_empty() {
+                return Err((
+                    "apiKeyAuth.secretSelector".into(),
+                    "needs matchLabels".into(),
+                ));
+            }
+            SecretSource::Selected(labels)
+        }
+        _ => {
+            return Err((
+                "apiKeyAuth".into(),
+                "needs exactly one of secretRef and secretSelector".into(),
+            ));
+        }
+    };
+    let text = |x: &serde_json::Value, k: &str| {
+        x.get(k)
+            .and_then(|s| s.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let mut sources: Vec<ApiKeySourceIr> = v
+        .get("keySources")
+        .and_then(|k| k.as_array())
+        .into_iter()
+        .flatten()
+        .map(|k| ApiKeySourceIr {
+            header: text(k, "header"),
+            query: text(k, "query"),
+            cookie: text(k, "cookie"),
+        })
+        .filter(|k| *k != ApiKeySourceIr::default())
+        .collect();
+    if sources.is_empty() {
+        sources.push(ApiKeySourceIr {
+            header: Some("api-key".into()),
+            ..Default::default()
+        });
+    }
+    Ok(SecretUse {
+        field: "apiKeyAuth".into(),
+        source,
+        want: SecretWant::ApiKeys {
+            sources,
+            forward: v
+                .get("forwardCredential")
+                .and_then(|f| f.as_bool())
+                .unwrap_or(false),
+            client_id_header: text(v, "clientIdHeader"),
+        },
+    })
+}
+
+/// A `headerModifiers` direction; a value from a Secret becomes a [`SecretUse`] (its header
+/// joins the inline ones once the Secret resolves).
 fn header_mods(
     f: &HeaderFilter,
-    field: &str,
+    (field, response, ns): (&str, bool, &str),
     problem: &mut impl FnMut(&str, String),
+    uses: &mut Vec<SecretUse>,
 ) -> HeaderMods {
     let mut pairs = |list: &[sluice_crds::kgateway::HeaderValue], which: &str| {
         let mut out = Vec::new();
         for (i, h) in list.iter().enumerate() {
             match (&h.name, &h.value, &h.secret_ref) {
                 (Some(n), Some(v), None) => out.push((n.clone(), v.clone())),
-                (_, _, Some(_)) => problem(
-                    &format!("{field}.{which}[{i}].secretRef"),
-                    "header values from Secrets are not supported by sluice yet; the header \
-                     is left out"
-                        .into(),
-                ),
+                (Some(n), None, Some(r)) => {
+                    let at = format!("{field}.{which}[{i}].secretRef");
+                    match r.namespace.as_deref().filter(|x| *x != ns) {
+                        Some(other) => problem(
+                            &at,
+                            format!(
+                                "sluice reads Secrets of the policy's namespace only, not \
+                                 {other:?}; the header is left out"
+                            ),
+                        ),
+                        None => uses.push(SecretUse {
+                            field: at,
+                            source: SecretSource::Named(Sym::new(&r.name)),
+                            want: SecretWant::Header {
+                                response,
+                                add: which == "add",
+                                name: n.clone(),
+                                key: r.key.clone(),
+                            },
+                        }),
+                    }
+                }
                 _ => problem(
                     &format!("{field}.{which}[{i}]"),
                     "needs a name and a value".into(),
@@ -449,6 +670,148 @@ fn header_mods(
         add: pairs(&f.add, "add"),
         remove: f.remove.clone(),
     }
+}
+
+/// The part of a transformation stock Envoy serves faithfully: headers set, added and
+/// removed with literal values. Templates (kgateway renders them in its own Envoy module),
+/// bodies and dynamic metadata are refused, naming the entry.
+fn literal_transform(
+    d: &sluice_crds::kgateway::Transform,
+    field: &str,
+    problem: &mut impl FnMut(&str, String),
+) -> HeaderMods {
+    let is_template = |v: &str| v.contains("{{") || v.contains("{%") || v.contains("{#");
+    let mut pairs = |list: &[sluice_crds::kgateway::HeaderTransformation], which: &str| {
+        let mut out = Vec::new();
+        for (i, h) in list.iter().enumerate() {
+            let v = h.value.clone().unwrap_or_default();
+            if is_template(&v) {
+                problem(
+                    &format!("{field}.{which}[{i}].value"),
+                    "a template: sluice does not render transformation templates; the header \
+                     is left out"
+                        .into(),
+                );
+            } else if h.name.is_empty() {
+                problem(&format!("{field}.{which}[{i}].name"), "required".into());
+            } else {
+                out.push((h.name.clone(), v));
+            }
+        }
+        out
+    };
+    let mods = HeaderMods {
+        set: pairs(&d.set, "set"),
+        add: pairs(&d.add, "add"),
+        remove: d.remove.clone(),
+    };
+    if d.body.is_some() {
+        problem(
+            &format!("{field}.body"),
+            "body transformations are not supported by sluice; the body is left as it is".into(),
+        );
+    }
+    if !d.dynamic_metadata.is_empty() {
+        problem(
+            &format!("{field}.dynamicMetadata"),
+            "not supported by sluice; no metadata is set".into(),
+        );
+    }
+    mods
+}
+
+/// A route's tracing override: samplings in percent and `attributes` as custom tags.
+fn tracing(v: &serde_json::Value, problem: &mut impl FnMut(&str, String)) -> RouteTracingIr {
+    let mut pct = |field: &str| {
+        let x = v.get(field).filter(|x| !x.is_null())?;
+        match x.as_f64() {
+            Some(p) if (0.0..=100.0).contains(&p) && p.fract() == 0.0 => Some(p as u32),
+            _ => {
+                problem(
+                    &format!("tracing.{field}"),
+                    format!("{x} is not a whole percentage 0–100; Envoy's default is used"),
+                );
+                None
+            }
+        }
+    };
+    let mut out = RouteTracingIr {
+        client_pct: pct("clientSampling"),
+        random_pct: pct("randomSampling"),
+        overall_pct: pct("overallSampling"),
+        tags: Vec::new(),
+    };
+    let str_of = |a: &serde_json::Value, path: [&str; 2]| {
+        a.get(path[0])
+            .and_then(|o| o.get(path[1]))
+            .and_then(|s| s.as_str())
+            .map(str::to_string)
+    };
+    for (i, a) in v
+        .get("attributes")
+        .and_then(|a| a.as_array())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let name = a.get("name").and_then(|n| n.as_str()).unwrap_or_default();
+        let value = if let Some(lit) = str_of(a, ["literal", "value"]) {
+            Some(TraceTagValue::Literal(lit))
+        } else if let Some(h) = str_of(a, ["requestHeader", "name"]) {
+            Some(TraceTagValue::RequestHeader {
+                name: h,
+                default: str_of(a, ["requestHeader", "defaultValue"]),
+            })
+        } else {
+            str_of(a, ["environment", "name"]).map(|e| TraceTagValue::Environment {
+                name: e,
+                default: str_of(a, ["environment", "defaultValue"]),
+            })
+        };
+        match value {
+            Some(value) if !name.is_empty() => out.tags.push(TraceTagIr {
+                tag: name.to_string(),
+                value,
+            }),
+            _ => problem(
+                &format!("tracing.attributes[{i}]"),
+                "needs a name and a literal, requestHeader or environment value; sluice \
+                 does not tag spans with metadata yet, so it is left out"
+                    .into(),
+            ),
+        }
+    }
+    out
+}
+
+/// `libraries` of a compression direction (gzip when unset), in the user's order.
+fn codecs(
+    v: &serde_json::Value,
+    field: &str,
+    problem: &mut impl FnMut(&str, String),
+) -> Option<Vec<Codec>> {
+    let Some(list) = v.get("libraries").filter(|l| !l.is_null()) else {
+        return Some(vec![Codec::Gzip]);
+    };
+    let mut out = Vec::new();
+    for (i, l) in list.as_array().into_iter().flatten().enumerate() {
+        match l.as_str().and_then(Codec::parse) {
+            Some(c) if !out.contains(&c) => out.push(c),
+            Some(_) => {}
+            None => problem(
+                &format!("{field}.libraries[{i}]"),
+                format!("{l} is not one of Gzip, Brotli, Zstd; it is left out"),
+            ),
+        }
+    }
+    if out.is_empty() {
+        problem(
+            &format!("{field}.libraries"),
+            "names no library sluice knows; nothing is compressed".into(),
+        );
+        return None;
+    }
+    Some(out)
 }
 
 fn local_rate_limit(
@@ -708,18 +1071,7 @@ fn basic_auth_users(v: &serde_json::Value) -> Result<String, String> {
     if users.is_empty() {
         return Err("needs users or a secretRef".into());
     }
-    for u in &users {
-        match u.split_once(':') {
-            Some((name, hash)) if !name.is_empty() && hash.starts_with("{SHA}") => {}
-            _ => {
-                return Err(format!(
-                    "{:?} is not a `user:{{SHA}}hash` htpasswd line (Envoy checks SHA only)",
-                    u.split(':').next().unwrap_or_default()
-                ));
-            }
-        }
-    }
-    Ok(users.join("\n"))
+    check_htpasswd(&users)
 }
 
 /// A Kubernetes quantity of bytes (`1024`, `64Ki`, `1Mi`, `2M`).

@@ -55,17 +55,35 @@ pub struct DirectResponseRec {
     pub body: Option<String>,
 }
 
-/// A Secret usable as a listener certificate when both PEM parts are present.
+/// A Secret: a listener certificate when both PEM parts are present; its other keys (text
+/// only) for the policies that read them (htpasswd files, API keys, header values).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SecretRec {
     pub key: ObjectKey,
     pub cert_chain: Option<String>,
     pub private_key: Option<String>,
+    /// Every other key with a UTF-8 value, sorted by key.
+    pub data: Vec<(String, String)>,
+    /// `metadata.labels`, sorted (`secretSelector`s match them).
+    pub labels: Vec<(String, String)>,
 }
 
 impl SecretRec {
     pub fn tls_pair(&self) -> Option<(&str, &str)> {
         Some((self.cert_chain.as_deref()?, self.private_key.as_deref()?))
+    }
+
+    /// The value of one key (the PEM parts included).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        match key {
+            "tls.crt" => self.cert_chain.as_deref(),
+            "tls.key" => self.private_key.as_deref(),
+            _ => self
+                .data
+                .binary_search_by(|(k, _)| k.as_str().cmp(key))
+                .ok()
+                .map(|i| self.data[i].1.as_str()),
+        }
     }
 }
 

@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CorsRec, HeaderMods, ObjectKey, Sym};
+use super::{CorsRec, HeaderMods, ObjectKey, SecretRec, Sym};
 use crate::ir::{
-    ActionIr, CorsIr, FilterKind, HeaderOpsIr, HttpFilterIr, InternalRedirectIr, PathRewriteIr,
-    RetryIr, RouteIr,
+    ActionIr, ApiKeySourceIr, CorsIr, FilterKind, HeaderOpsIr, HttpFilterIr, InternalRedirectIr,
+    PathRewriteIr, RetryIr, RouteIr, RouteTracingIr,
 };
 
 /// The policy-like kinds sluice reads. Only TrafficPolicy is translated; the others get a
@@ -137,6 +137,200 @@ pub struct PolicyRec {
     pub traffic: Option<Box<TrafficRec>>,
     /// Fields sluice does not apply, and why (unsupported, or invalid).
     pub problems: Vec<PolicyProblem>,
+    /// Sub-policies whose values live in Secrets: resolved against the Secrets they name
+    /// ([`PolicyRec::with_secrets`]) before the policy attaches anywhere.
+    pub secrets: Vec<SecretUse>,
+}
+
+/// htpasswd lines Envoy's basic_auth filter takes (`user:{SHA}base64`), joined; an `Err`
+/// names the first user whose line it would refuse (a refused line would NACK the whole
+/// route configuration, so it never reaches Envoy).
+pub fn check_htpasswd(lines: &[&str]) -> Result<String, String> {
+    for u in lines {
+        match u.split_once(':') {
+            Some((name, hash)) if !name.is_empty() && hash.starts_with("{SHA}") => {}
+            _ => {
+                return Err(format!(
+                    "{:?} is not a `user:{{SHA}}hash` htpasswd line (Envoy checks SHA only)",
+                    u.split(':').next().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    Ok(lines.join("\n"))
+}
+
+/// A sub-policy reading Secrets of the policy's namespace.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SecretUse {
+    /// The field, for status messages (`basicAuth.secretRef`, …).
+    pub field: String,
+    pub source: SecretSource,
+    pub want: SecretWant,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum SecretSource {
+    /// One Secret, by name.
+    Named(Sym),
+    /// Every Secret with these labels (`secretSelector.matchLabels`).
+    Selected(Vec<(String, String)>),
+}
+
+impl SecretSource {
+    pub fn matches(&self, s: &SecretRec) -> bool {
+        match self {
+            SecretSource::Named(n) => s.key.name == *n,
+            SecretSource::Selected(labels) => labels.iter().all(|l| s.labels.contains(l)),
+        }
+    }
+}
+
+/// What a sub-policy takes from its Secrets.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum SecretWant {
+    /// `basicAuth.secretRef`: an htpasswd file under `key`.
+    Htpasswd { key: String },
+    /// `apiKeyAuth`: every entry of every Secret is a client (key) and its API key (value).
+    ApiKeys {
+        sources: Vec<ApiKeySourceIr>,
+        forward: bool,
+        client_id_header: Option<String>,
+    },
+    /// A `headerModifiers` value from a Secret's `key` (the header's name when unset).
+    Header {
+        response: bool,
+        add: bool,
+        name: String,
+        key: Option<String>,
+    },
+}
+
+impl PolicyRec {
+    /// The policy with its Secret-backed sub-policies filled from `secrets` (the Secrets
+    /// of its namespace its uses match, any order). A security sub-policy whose Secret is
+    /// missing or holds nothing usable fails closed, like any unenforceable one.
+    pub fn with_secrets(&self, secrets: &[&SecretRec]) -> PolicyRec {
+        let mut out = self.clone();
+        let mut t = out.traffic.take().map(|t| *t).unwrap_or_default();
+        let mut problem = |field: &str, message: String| {
+            out.problems.push(PolicyProblem {
+                field: format!("spec.{field}"),
+                message,
+            })
+        };
+        for u in &self.secrets {
+            let mut found: Vec<&SecretRec> = secrets
+                .iter()
+                .copied()
+                .filter(|s| s.key.ns == self.key.ns && u.source.matches(s))
+                .collect();
+            found.sort();
+            found.dedup();
+            let missing = match &u.source {
+                SecretSource::Named(n) => format!("Secret {}/{n} not found", self.key.ns),
+                SecretSource::Selected(_) => "no Secret matches the selector".to_string(),
+            };
+            match &u.want {
+                SecretWant::Htpasswd { key } => {
+                    let lines: Vec<&str> = found
+                        .first()
+                        .and_then(|s| s.get(key))
+                        .into_iter()
+                        .flat_map(str::lines)
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                        .collect();
+                    let checked = if lines.is_empty() {
+                        Err(if found.is_empty() {
+                            missing
+                        } else {
+                            format!("the Secret has no users under key {key:?}")
+                        })
+                    } else {
+                        check_htpasswd(&lines)
+                    };
+                    match checked {
+                        Ok(htpasswd) => {
+                            t.filters.insert(
+                                FilterKind::BasicAuth,
+                                Toggle::On(HttpFilterIr::BasicAuth { htpasswd }),
+                            );
+                        }
+                        Err(why) => {
+                            let msg = format!("{why}; the routes it reaches answer 500");
+                            problem(&u.field, msg.clone());
+                            t.deny.insert("basicAuth".into(), Toggle::On(msg));
+                        }
+                    }
+                }
+                SecretWant::ApiKeys {
+                    sources,
+                    forward,
+                    client_id_header,
+                } => {
+                    let credentials: Vec<(String, String)> = found
+                        .iter()
+                        .flat_map(|s| {
+                            s.data
+                                .iter()
+                                .map(|(client, key)| (key.clone(), client.clone()))
+                        })
+                        .collect();
+                    if credentials.is_empty() {
+                        let why = if found.is_empty() {
+                            missing
+                        } else {
+                            "the Secrets hold no API keys".to_string()
+                        };
+                        let msg = format!("{why}; the routes it reaches answer 500");
+                        problem(&u.field, msg.clone());
+                        t.deny.insert("apiKeyAuth".into(), Toggle::On(msg));
+                    } else {
+                        t.filters.insert(
+                            FilterKind::ApiKeyAuth,
+                            Toggle::On(HttpFilterIr::ApiKeyAuth {
+                                credentials,
+                                sources: sources.clone(),
+                                forward: *forward,
+                                client_id_header: client_id_header.clone(),
+                            }),
+                        );
+                    }
+                }
+                SecretWant::Header {
+                    response,
+                    add,
+                    name,
+                    key,
+                } => {
+                    let key = key.as_deref().unwrap_or(name);
+                    match found.first().and_then(|s| s.get(key)) {
+                        Some(v) => {
+                            let mods = if *response {
+                                &mut t.response_headers
+                            } else {
+                                &mut t.request_headers
+                            };
+                            let mods = mods.get_or_insert_with(HeaderMods::default);
+                            let list = if *add { &mut mods.add } else { &mut mods.set };
+                            list.push((name.clone(), v.to_string()));
+                        }
+                        None => {
+                            let why = if found.is_empty() {
+                                missing
+                            } else {
+                                format!("the Secret has no key {key:?}")
+                            };
+                            problem(&u.field, format!("{why}; the header is left out"));
+                        }
+                    }
+                }
+            }
+        }
+        out.traffic = (!t.is_empty()).then(|| Box::new(t));
+        out
+    }
 }
 
 impl PolicyRec {
@@ -199,6 +393,14 @@ pub struct TrafficRec {
     /// Sub-policies served by an HTTP filter (`rateLimit.local`, `faultInjection`, `buffer`,
     /// `basicAuth`), one merge unit per filter kind.
     pub filters: BTreeMap<FilterKind, Toggle<HttpFilterIr>>,
+    /// `statPrefix`, a template of `{{route_namespace}}`, `{{route_name}}`, `{{rule_name}}`
+    /// (expanded per rule: [`TrafficRec::stat_prefix_for`]).
+    pub stat_prefix: Option<String>,
+    /// `tracing` (`disable: {}`: every sampling 0).
+    pub tracing: Option<RouteTracingIr>,
+    /// `transformation`'s literal header edits `(request, response)`, filling what
+    /// `headerModifiers` and the route leave alone.
+    pub transformation: Option<(HeaderMods, HeaderMods)>,
 }
 
 impl TrafficRec {
@@ -227,6 +429,9 @@ impl TrafficRec {
             internal_redirect: or(&self.internal_redirect, &lower.internal_redirect),
             deny,
             filters,
+            stat_prefix: or(&self.stat_prefix, &lower.stat_prefix),
+            tracing: or(&self.tracing, &lower.tracing),
+            transformation: or(&self.transformation, &lower.transformation),
         }
     }
 
@@ -258,7 +463,33 @@ impl TrafficRec {
                 .filter(|(k, _)| !higher.filters.contains_key(*k))
                 .map(|(k, v)| (*k, v.clone()))
                 .collect(),
+            stat_prefix: unless(&self.stat_prefix, &higher.stat_prefix),
+            tracing: unless(&self.tracing, &higher.tracing),
+            transformation: unless(&self.transformation, &higher.transformation),
         }
+    }
+
+    /// `statPrefix` expanded for one rule of an HTTPRoute (an unnamed rule's name is empty).
+    pub fn stat_prefix_for(&self, route: &ObjectKey, rule: Option<&str>) -> Option<String> {
+        let template = self.stat_prefix.as_ref()?;
+        let mut out = String::with_capacity(template.len());
+        let mut rest = template.as_str();
+        while let Some(open) = rest.find("{{") {
+            out.push_str(&rest[..open]);
+            let Some(close) = rest[open..].find("}}") else {
+                break;
+            };
+            let var = rest[open + 2..open + close].trim();
+            match var {
+                "route_namespace" => out.push_str(route.ns.as_str()),
+                "route_name" => out.push_str(route.name.as_str()),
+                "rule_name" => out.push_str(rule.unwrap_or_default()),
+                _ => out.push_str(&rest[open..open + close + 2]),
+            }
+            rest = &rest[open + close + 2..];
+        }
+        out.push_str(rest);
+        Some(out)
     }
 
     /// Why the routes this reaches must answer 500, if a security sub-policy is in force.
@@ -287,6 +518,13 @@ impl TrafficRec {
         }
         fill_headers(&mut route.request_headers, self.request_headers.as_ref());
         fill_headers(&mut route.response_headers, self.response_headers.as_ref());
+        if let Some((req, resp)) = &self.transformation {
+            fill_headers(&mut route.request_headers, Some(req));
+            fill_headers(&mut route.response_headers, Some(resp));
+        }
+        if route.tracing.is_none() {
+            route.tracing = self.tracing.clone().map(Box::new);
+        }
         if route.cors.is_none()
             && let Some(Toggle::On(c)) = &self.cors
         {

@@ -224,6 +224,8 @@ mod tests {
 
             h.upsert(SecretRec {
                 private_key: None,
+                data: Vec::new(),
+                labels: Vec::new(),
                 ..mk_secret("infra", "cert")
             });
             assert_eq!(

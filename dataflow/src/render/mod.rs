@@ -83,7 +83,8 @@ pub fn render<'s>(scope: Scope<'s, u64>, inputs: Inputs<'s>, config: &RenderConf
     let _ = scope;
     let grants = grants::arrange_grants(inputs.grants);
     let ours = gateways::our_gateways(inputs.classes.clone(), inputs.gateways, config);
-    let certs = certificates::resolve_certificates(ours.clone(), inputs.secrets, &grants);
+    let certs = certificates::resolve_certificates(ours.clone(), inputs.secrets.clone(), &grants);
+    let policies = policies::resolve_secrets(inputs.policies, inputs.secrets);
     let views = gateways::gateway_views(ours, certs);
 
     let attachments =
@@ -94,8 +95,8 @@ pub fn render<'s>(scope: Scope<'s, u64>, inputs: Inputs<'s>, config: &RenderConf
         inputs.backends,
         &grants,
     );
-    let route_policies = policies::route_policies(inputs.policies.clone(), inputs.routes.clone());
-    let gateway_policies = policies::gateway_policies(inputs.policies.clone());
+    let route_policies = policies::route_policies(policies.clone(), inputs.routes.clone());
+    let gateway_policies = policies::gateway_policies(policies.clone());
     let rendered = routes::render_routes(
         inputs.routes.clone(),
         targets,
@@ -114,7 +115,7 @@ pub fn render<'s>(scope: Scope<'s, u64>, inputs: Inputs<'s>, config: &RenderConf
         clusters::render_clusters(attachments.clone(), rendered.clone(), inputs.slices);
 
     let policy_status = policies::policy_status(
-        inputs.policies,
+        policies,
         inputs.routes.clone(),
         views.clone().map(|(k, _)| k),
         route_policies,

@@ -61,6 +61,88 @@ impl GatewayPolicy {
     }
 }
 
+/// Every policy as it applies: one that reads Secrets ([`PolicyRec::secrets`]) filled from
+/// the Secrets of its namespace it names or selects, the others as they are. A Secret edit
+/// re-resolves only the policies reading it.
+pub fn resolve_secrets<'s>(
+    policies: Col<'s, Arc<PolicyRec>>,
+    secrets: Col<'s, Arc<SecretRec>>,
+) -> Col<'s, Arc<PolicyRec>> {
+    type Id = (PolicyKind, ObjectKey);
+    #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    enum Part {
+        Policy(Arc<PolicyRec>),
+        Secret(Arc<SecretRec>),
+    }
+    let plain = policies.clone().filter(|p| p.secrets.is_empty());
+    let readers = policies.filter(|p| !p.secrets.is_empty());
+    // The Secrets a reader's uses match: by name (a lookup), or by labels (every Secret of
+    // its namespace, checked against the selector).
+    let named = readers
+        .clone()
+        .flat_map(|p| {
+            let mut names: Vec<Sym> = p
+                .secrets
+                .iter()
+                .filter_map(|u| match u.source {
+                    SecretSource::Named(n) => Some(n),
+                    SecretSource::Selected(_) => None,
+                })
+                .collect();
+            names.sort();
+            names.dedup();
+            let id: Id = (p.kind, p.key);
+            names
+                .into_iter()
+                .map(move |name| (ObjectKey { ns: id.1.ns, name }, id))
+        })
+        .join_map(secrets.clone().map(|s| (s.key, s)), |_, id, s| {
+            (*id, s.clone())
+        });
+    let selected = readers
+        .clone()
+        .flat_map(|p| {
+            let sources: Vec<SecretSource> = p
+                .secrets
+                .iter()
+                .filter(|u| matches!(u.source, SecretSource::Selected(_)))
+                .map(|u| u.source.clone())
+                .collect();
+            (!sources.is_empty()).then(|| (p.key.ns, ((p.kind, p.key), sources)))
+        })
+        .join_map(secrets.map(|s| (s.key.ns, s)), |_, (id, sources), s| {
+            sources
+                .iter()
+                .any(|src| src.matches(s))
+                .then(|| (*id, s.clone()))
+        })
+        .flat_map(|x| x);
+    let resolved = readers
+        .map(|p| ((p.kind, p.key), Part::Policy(p)))
+        .concat(
+            named
+                .concat(selected)
+                .distinct()
+                .map(|(id, s)| (id, Part::Secret(s))),
+        )
+        .reduce_named("ResolvePolicySecrets", |_, parts, out| {
+            let found: Vec<&SecretRec> = parts
+                .iter()
+                .filter_map(|(p, _)| match p {
+                    Part::Secret(s) => Some(&**s),
+                    Part::Policy(_) => None,
+                })
+                .collect();
+            for (p, _) in parts {
+                if let Part::Policy(p) = p {
+                    out.push((Arc::new(p.with_secrets(&found)), 1));
+                }
+            }
+        })
+        .map(|(_, p)| p);
+    plain.concat(resolved)
+}
+
 fn traffic(policies: Col<'_, Arc<PolicyRec>>) -> Col<'_, Arc<PolicyRec>> {
     policies.filter(|p| p.kind == PolicyKind::TrafficPolicy)
 }

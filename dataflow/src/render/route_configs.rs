@@ -285,6 +285,8 @@ fn misdirect(rc_name: &str, n: &Neighbours, virtual_hosts: &mut Vec<VirtualHostI
             response_headers: HeaderOpsIr::default(),
             cors: None,
             filters: Vec::new(),
+            stat_prefix: None,
+            tracing: None,
         })],
     };
     virtual_hosts.extend(n.siblings.iter().map(|s| answer_421(s)));
@@ -456,6 +458,8 @@ mod tests {
                 response_headers: HeaderOpsIr::default(),
                 cors: None,
                 filters: Vec::new(),
+                stat_prefix: None,
+                tracing: None,
             };
             let vhost = |host: &str| VirtualHostIr {
                 name: format!("infra/gw/80/{host}"),

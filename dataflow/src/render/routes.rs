@@ -228,8 +228,11 @@ impl Context<'_> {
                             response_headers: resp.clone(),
                             cors: cors.clone(),
                             filters: Vec::new(),
+                            stat_prefix: None,
+                            tracing: None,
                         },
                         policy.as_deref(),
+                        (r.key, rule.name.as_deref()),
                     )),
                     policy: policy.clone(),
                 });
@@ -400,10 +403,16 @@ impl Context<'_> {
     }
 }
 
-/// `route` with its rule's merged route-level policy applied.
-fn with_policy(mut route: RouteIr, policy: Option<&TrafficRec>) -> RouteIr {
+/// `route` with its rule's merged route-level policy applied. `statPrefix` is an HTTPRoute
+/// field of kgateway's, so it applies here only, expanded for the rule.
+fn with_policy(
+    mut route: RouteIr,
+    policy: Option<&TrafficRec>,
+    (key, rule): (ObjectKey, Option<&str>),
+) -> RouteIr {
     if let Some(p) = policy {
         p.apply(&mut route);
+        route.stat_prefix = p.stat_prefix_for(&key, rule);
     }
     route
 }
@@ -645,6 +654,8 @@ mod tests {
                             response_headers: HeaderOpsIr::default(),
                             cors: None,
                             filters: Vec::new(),
+                            stat_prefix: None,
+                            tracing: None,
                         }),
                         policy: None,
                     },
@@ -675,6 +686,8 @@ mod tests {
                             response_headers: HeaderOpsIr::default(),
                             cors: None,
                             filters: Vec::new(),
+                            stat_prefix: None,
+                            tracing: None,
                         }),
                         policy: None,
                     },

@@ -339,6 +339,8 @@ pub(crate) fn mk_secret(ns: &str, name: &str) -> SecretRec {
         key: key(ns, name),
         cert_chain: Some(format!("cert {ns}/{name}")),
         private_key: Some(format!("key {ns}/{name}")),
+        data: Vec::new(),
+        labels: Vec::new(),
     }
 }
 

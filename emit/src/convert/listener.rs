@@ -138,7 +138,7 @@ fn http_connection_manager(chain: &FilterChainIr, routes: RouteSpecifier) -> Htt
         // without a policy (`typed_per_filter_config`).
         http_filters: FilterKind::ALL
             .into_iter()
-            .map(super::filters::chain_entry)
+            .flat_map(super::filters::chain_entries)
             .chain([
                 HttpFilter {
                     name: names::CORS.to_string(),

@@ -4,21 +4,23 @@
 use envoy_types::pb::envoy::config::core::v3::{DataSource, RuntimeFractionalPercent, data_source};
 use envoy_types::pb::envoy::config::route::v3::{
     DirectResponseAction, HeaderMatcher, InternalRedirectPolicy, QueryParameterMatcher,
-    RedirectAction, RetryPolicy, Route, RouteAction, RouteConfiguration, RouteMatch, VirtualHost,
-    WeightedCluster, header_matcher, query_parameter_matcher, redirect_action, retry_policy, route,
-    route_action, route_match, weighted_cluster,
+    RedirectAction, RetryPolicy, Route, RouteAction, RouteConfiguration, RouteMatch, Tracing,
+    VirtualHost, WeightedCluster, header_matcher, query_parameter_matcher, redirect_action,
+    retry_policy, route, route_action, route_match, weighted_cluster,
 };
 use envoy_types::pb::envoy::extensions::filters::http::cors::v3::CorsPolicy;
 use envoy_types::pb::envoy::r#type::matcher::v3::{
     RegexMatchAndSubstitute, RegexMatcher, StringMatcher, string_matcher,
 };
+use envoy_types::pb::envoy::r#type::tracing::v3::{CustomTag, custom_tag};
 use envoy_types::pb::envoy::r#type::v3::{FractionalPercent, fractional_percent};
 use envoy_types::pb::google::protobuf::BoolValue;
 use envoy_types::pb::google::protobuf::{Any as PbAny, Duration, UInt32Value};
 use prost::Message;
 use sluice_dataflow::ir::{
     ActionIr, CorsIr, ForwardIr, HeaderMatchIr, MirrorIr, PathMatchIr, PathRewriteIr, RedirectIr,
-    RetryIr, RouteConfigIr, RouteIr, VirtualHostIr, WeightedClusterIr,
+    RetryIr, RouteConfigIr, RouteIr, RouteTracingIr, TraceTagValue, VirtualHostIr,
+    WeightedClusterIr,
 };
 
 use super::{duration_ms, headers_to_add, names, pack};
@@ -88,12 +90,55 @@ fn route(r: &RouteIr) -> Route {
         typed_per_filter_config: r
             .filters
             .iter()
-            .map(super::filters::per_route)
+            .flat_map(super::filters::per_route)
             .chain(
                 r.cors
                     .iter()
                     .map(|c| (names::CORS.to_string(), pack(&cors_policy(c)))),
             )
+            .collect(),
+        stat_prefix: r.stat_prefix.clone().unwrap_or_default(),
+        tracing: r.tracing.as_deref().map(tracing),
+        ..Default::default()
+    }
+}
+
+fn tracing(t: &RouteTracingIr) -> Tracing {
+    let pct = |p: Option<u32>| {
+        p.map(|numerator| FractionalPercent {
+            numerator,
+            denominator: fractional_percent::DenominatorType::Hundred.into(),
+        })
+    };
+    Tracing {
+        client_sampling: pct(t.client_pct),
+        random_sampling: pct(t.random_pct),
+        overall_sampling: pct(t.overall_pct),
+        custom_tags: t
+            .tags
+            .iter()
+            .map(|tag| CustomTag {
+                tag: tag.tag.clone(),
+                r#type: Some(match &tag.value {
+                    TraceTagValue::Literal(value) => {
+                        custom_tag::Type::Literal(custom_tag::Literal {
+                            value: value.clone(),
+                        })
+                    }
+                    TraceTagValue::RequestHeader { name, default } => {
+                        custom_tag::Type::RequestHeader(custom_tag::Header {
+                            name: name.clone(),
+                            default_value: default.clone().unwrap_or_default(),
+                        })
+                    }
+                    TraceTagValue::Environment { name, default } => {
+                        custom_tag::Type::Environment(custom_tag::Environment {
+                            name: name.clone(),
+                            default_value: default.clone().unwrap_or_default(),
+                        })
+                    }
+                }),
+            })
             .collect(),
         ..Default::default()
     }

@@ -100,6 +100,8 @@ pub fn mk_route_config(name: &str, clusters: &[&str]) -> Resource {
             response_headers: HeaderOpsIr::default(),
             cors: None,
             filters: Vec::new(),
+            stat_prefix: None,
+            tracing: None,
         })
         .map(Arc::new)
         .collect();

@@ -71,6 +71,8 @@ pub fn mk_route(name: &str, path: PathMatchIr, action: ActionIr) -> RouteIr {
         response_headers: HeaderOpsIr::default(),
         cors: None,
         filters: Vec::new(),
+        stat_prefix: None,
+        tracing: None,
     }
 }
 

@@ -104,7 +104,33 @@ impl<'a> World<'a> {
 
 /// Translates every record from scratch.
 pub fn translate<'a>(records: impl IntoIterator<Item = &'a Record>, config: &Config) -> Snapshot {
-    let world = World::new(records);
+    let records: Vec<&Record> = records.into_iter().collect();
+    // Policies reading Secrets first take their values: each from every Secret there is
+    // (the record's own kernel keeps those of its namespace that its uses name or select).
+    let secrets: Vec<&SecretRec> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Secret(s) => Some(&**s),
+            _ => None,
+        })
+        .collect();
+    let reads_secrets = |r: &Record| matches!(r, Record::Policy(p) if !p.secrets.is_empty());
+    let resolved: Vec<Record> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Policy(p) if !p.secrets.is_empty() => {
+                Some(Record::from(p.with_secrets(&secrets)))
+            }
+            _ => None,
+        })
+        .collect();
+    let world = World::new(
+        records
+            .iter()
+            .copied()
+            .filter(|r| !reads_secrets(r))
+            .chain(&resolved),
+    );
     let gateways = gateways::ours(&world, config);
     let attachments = attach::attach_routes(&world, &gateways);
     let mut snapshot = Snapshot::default();

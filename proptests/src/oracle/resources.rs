@@ -151,6 +151,8 @@ fn misdirect(rc_name: &str, own: Option<&str>, siblings: &[&str], vhosts: &mut V
             response_headers: HeaderOpsIr::default(),
             cors: None,
             filters: Vec::new(),
+            stat_prefix: None,
+            tracing: None,
         })],
     };
     for s in &siblings {
@@ -225,9 +227,14 @@ fn virtual_hosts(
                 domains: vec![host],
                 routes: entries
                     .into_iter()
-                    .map(|(_, e)| {
+                    .map(|(route, e)| {
                         let all = e.policies.iter().chain(gateway_policies).copied().collect();
-                        std::sync::Arc::new(policies::serve(&e.route, all))
+                        let mut served = policies::serve(&e.route, all);
+                        // kgateway's statPrefix is a route field: route-level policies only.
+                        served.stat_prefix = merge_in_order(e.policies.clone()).and_then(|t| {
+                            t.stat_prefix_for(&route.key, route.rules[e.rule].name.as_deref())
+                        });
+                        std::sync::Arc::new(served)
                     })
                     .collect(),
             }

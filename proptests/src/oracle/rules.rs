@@ -75,6 +75,8 @@ pub fn render_route<'a>(world: &World<'a>, route: &'a HttpRouteRec) -> RenderedR
                     response_headers: response_headers.clone(),
                     cors: cors.clone().map(Box::new),
                     filters: Vec::new(),
+                    stat_prefix: None,
+                    tracing: None,
                 },
             });
         }

@@ -229,18 +229,34 @@ pub fn gateway() -> impl Strategy<Value = GatewayRec> {
         })
 }
 
-/// A certificate Secret, mostly in `ns-a` with most Gateways; usually both PEM parts are
-/// present, sometimes one is missing.
+/// A Secret, mostly in `ns-a` with most Gateways: usually a certificate (both PEM parts,
+/// sometimes one missing), sometimes also the keys policies read (an htpasswd file, API keys
+/// by client) and a label `secretSelector`s match.
 pub fn secret() -> impl Strategy<Value = SecretRec> {
     let ns = select(&["ns-a", "ns-a", "ns-b", "ns-c"][..]);
     (
         (ns, select(&SECRETS[..])).prop_map(|(ns, name)| ObjectKey::new(ns, name)),
         1..=2u8,
         prop_oneof![18 => Just(0u8), 1 => Just(1), 1 => Just(2)],
+        prop_oneof![1 => Just(0u8), 1 => Just(1), 2 => Just(2)],
+        any::<bool>(),
     )
-        .prop_map(|(key, version, missing)| SecretRec {
+        .prop_map(|(key, version, missing, keys, labelled)| SecretRec {
             key,
             cert_chain: (missing != 1).then(|| format!("CERT {key} v{version}")),
             private_key: (missing != 2).then(|| format!("KEY {key} v{version}")),
+            data: match keys {
+                0 => Vec::new(),
+                1 => vec![(".htpasswd".into(), format!("u:{{SHA}}v{version}"))],
+                _ => vec![
+                    ("client1".into(), format!("k-1-{}", key.name)),
+                    ("client2".into(), format!("k-2 v{version}")),
+                ],
+            },
+            labels: if labelled || keys == 2 {
+                vec![("keys".into(), "api".into())]
+            } else {
+                Vec::new()
+            },
         })
 }

@@ -7,10 +7,13 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use proptest::sample::select;
-use sluice_dataflow::ir::{FilterKind, HttpFilterIr, InternalRedirectIr, RetryIr};
+use sluice_dataflow::ir::{
+    ApiKeySourceIr, Codec, FilterKind, HttpFilterIr, InternalRedirectIr, RetryIr, RouteTracingIr,
+    TraceTagIr, TraceTagValue,
+};
 use sluice_dataflow::model::*;
 
-use super::names::{GATEWAYS, POLICIES, POLICY_LABELS, ROUTES, key_in};
+use super::names::{GATEWAYS, POLICIES, POLICY_LABELS, ROUTES, SECRETS, key_in};
 
 fn target() -> impl Strategy<Value = PolicyTarget> {
     let route = (
@@ -130,19 +133,32 @@ fn filters() -> impl Strategy<Value = BTreeMap<FilterKind, Toggle<HttpFilterIr>>
             expressions: vec!["request.headers['x-user'] == 'admin'".to_string()],
         }),
     );
-    (rate, fault, basic, buffer, csrf, rbac).prop_map(|(rate, fault, basic, buffer, csrf, rbac)| {
-        [
-            (FilterKind::LocalRateLimit, rate),
-            (FilterKind::Fault, fault),
-            (FilterKind::BasicAuth, basic),
-            (FilterKind::Buffer, buffer),
-            (FilterKind::Csrf, csrf),
-            (FilterKind::Rbac, rbac),
+    let codecs = || {
+        prop_oneof![
+            Just(vec![Codec::Gzip]),
+            Just(vec![Codec::Brotli, Codec::Zstd])
         ]
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect()
-    })
+    };
+    let compress = toggle(codecs().prop_map(|libraries| HttpFilterIr::Compress { libraries }));
+    let decompress = toggle(codecs().prop_map(|libraries| HttpFilterIr::Decompress { libraries }));
+    let codec_rows = (compress, decompress);
+    (rate, fault, basic, buffer, csrf, rbac, codec_rows).prop_map(
+        |(rate, fault, basic, buffer, csrf, rbac, (compress, decompress))| {
+            [
+                (FilterKind::Compress, compress),
+                (FilterKind::Decompress, decompress),
+                (FilterKind::LocalRateLimit, rate),
+                (FilterKind::Fault, fault),
+                (FilterKind::BasicAuth, basic),
+                (FilterKind::Buffer, buffer),
+                (FilterKind::Csrf, csrf),
+                (FilterKind::Rbac, rbac),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect()
+        },
+    )
 }
 
 fn redirect() -> impl Strategy<Value = Option<InternalRedirectIr>> {
@@ -188,11 +204,38 @@ fn traffic() -> impl Strategy<Value = TrafficRec> {
         }),
     );
     let regex = prop::option::weighted(
-        0.2,
+        0.3,
         select(&[("^/a", "/z"), ("/b$", "/y")][..])
             .prop_map(|(p, s)| (p.to_string(), s.to_string())),
     );
     let deny = toggle(Just("sluice does not enforce rbac yet".to_string()));
+    let stat_prefix = prop::option::weighted(
+        0.2,
+        select(
+            &[
+                "{{route_namespace}}.{{ route_name }}.{{rule_name}}",
+                "static",
+            ][..],
+        )
+        .prop_map(str::to_string),
+    );
+    let tracing = prop::option::weighted(
+        0.2,
+        (select(&[Some(0u32), Some(50), None][..]), any::<bool>()).prop_map(|(random, tag)| {
+            RouteTracingIr {
+                random_pct: random,
+                tags: if tag {
+                    vec![TraceTagIr {
+                        tag: "route".into(),
+                        value: TraceTagValue::Literal("r".into()),
+                    }]
+                } else {
+                    Vec::new()
+                },
+                ..Default::default()
+            }
+        }),
+    );
     (
         (ms(&[1000, 5000]), ms(&[300, 60000]), retry, cors),
         (
@@ -201,12 +244,18 @@ fn traffic() -> impl Strategy<Value = TrafficRec> {
             prop::option::weighted(0.35, prop_oneof![3 => Just(true), 1 => Just(false)]),
         ),
         (regex, deny, filters(), redirect()),
+        (
+            stat_prefix,
+            tracing,
+            prop::option::weighted(0.15, (headers(), headers())),
+        ),
     )
         .prop_map(
             |(
                 (timeout_ms, stream_idle_ms, retry, cors),
                 (request_headers, response_headers, auto_host_rewrite),
                 (path_regex, deny, filters, internal_redirect),
+                (stat_prefix, tracing, transformation),
             )| TrafficRec {
                 timeout_ms,
                 stream_idle_ms,
@@ -221,8 +270,56 @@ fn traffic() -> impl Strategy<Value = TrafficRec> {
                     .unwrap_or_default(),
                 filters,
                 internal_redirect,
+                stat_prefix,
+                tracing,
+                transformation: transformation
+                    .map(|(req, resp)| (req.unwrap_or_default(), resp.unwrap_or_default())),
             },
         )
+}
+
+/// Sub-policies reading Secrets: an htpasswd file, API keys (by name or label), a header
+/// value; names from the Secret pool, so some resolve and some do not.
+fn secret_uses() -> impl Strategy<Value = Vec<SecretUse>> {
+    let named = select(&SECRETS[..]).prop_map(|n| SecretSource::Named(Sym::new(n)));
+    let source = prop_oneof![
+        1 => named.clone(),
+        1 => Just(SecretSource::Selected(vec![("keys".into(), "api".into())])),
+    ];
+    let one = prop_oneof![
+        1 => (named.clone()).prop_map(|source| SecretUse {
+            field: "basicAuth.secretRef".into(),
+            source,
+            want: SecretWant::Htpasswd {
+                key: ".htpasswd".into(),
+            },
+        }),
+        4 => (source, any::<bool>()).prop_map(|(source, forward)| SecretUse {
+            field: "apiKeyAuth".into(),
+            source,
+            want: SecretWant::ApiKeys {
+                sources: vec![ApiKeySourceIr {
+                    header: Some("api-key".into()),
+                    ..Default::default()
+                }],
+                forward,
+                client_id_header: None,
+            },
+        }),
+        1 => (named, any::<bool>(), select(&[None, Some("client1")][..])).prop_map(
+            |(source, response, key)| SecretUse {
+                field: "headerModifiers.request.set[0].secretRef".into(),
+                source,
+                want: SecretWant::Header {
+                    response,
+                    add: false,
+                    name: "x-secret".into(),
+                    key: key.map(str::to_string),
+                },
+            }
+        ),
+    ];
+    prop_oneof![2 => Just(Vec::new()), 1 => prop::collection::vec(one, 1..=1)]
 }
 
 /// A policy-like object: mostly TrafficPolicies.
@@ -241,7 +338,7 @@ pub fn policy() -> impl Strategy<Value = PolicyRec> {
         ),
         prop::collection::vec(target(), 0..=2),
         prop::collection::vec(selector(), 0..=1),
-        traffic(),
+        (traffic(), secret_uses()),
         prop::option::weighted(
             0.3,
             Just(PolicyProblem {
@@ -251,7 +348,15 @@ pub fn policy() -> impl Strategy<Value = PolicyRec> {
         ),
     )
         .prop_map(
-            |(kind, key, (generation, created, weight), targets, selectors, traffic, problem)| {
+            |(
+                kind,
+                key,
+                (generation, created, weight),
+                targets,
+                selectors,
+                (traffic, secrets),
+                problem,
+            )| {
                 let is_traffic = kind == PolicyKind::TrafficPolicy;
                 let mut problems: Vec<PolicyProblem> = problem.into_iter().collect();
                 if !is_traffic {
@@ -274,6 +379,7 @@ pub fn policy() -> impl Strategy<Value = PolicyRec> {
                     selectors: if is_traffic { selectors } else { Vec::new() },
                     traffic: (is_traffic && !traffic.is_empty()).then(|| Box::new(traffic)),
                     problems,
+                    secrets: if is_traffic { secrets } else { Vec::new() },
                 }
             },
         )
