@@ -188,3 +188,89 @@ fn no_map_field_has_more_than_one_entry() {
         );
     }
 }
+
+/// Every per-route filter config (and the route fields policies set) renders: `translate`
+/// and `/debug/xds` print them, so one that prost-reflect cannot render would panic there.
+#[test]
+fn routes_with_every_policy_filter_render() {
+    let mut r = mk_route(
+        "r",
+        PathMatchIr::Prefix(s("/")),
+        ActionIr::Direct {
+            status: 200,
+            body: None,
+        },
+    );
+    let codecs = vec![Codec::Gzip, Codec::Brotli, Codec::Zstd];
+    r.filters = vec![
+        HttpFilterIr::Decompress {
+            libraries: codecs.clone(),
+        },
+        HttpFilterIr::Fault {
+            delay_ms: Some(1),
+            delay_ppm: 1,
+            abort_status: Some(503),
+            abort_ppm: 1,
+            response_kbps: Some(1),
+            max_active: Some(1),
+        },
+        HttpFilterIr::Rbac {
+            allow: true,
+            expressions: vec![s("request.headers['x'] == 'y'")],
+        },
+        HttpFilterIr::Csrf {
+            enabled_pct: 100,
+            shadow_pct: 0,
+            additional_origins: Vec::new(),
+        },
+        HttpFilterIr::BasicAuth {
+            htpasswd: s("u:{SHA}x"),
+        },
+        HttpFilterIr::ApiKeyAuth {
+            credentials: vec![(s("k"), s("c"))],
+            sources: vec![ApiKeySourceIr {
+                header: Some(s("api-key")),
+                ..Default::default()
+            }],
+            forward: false,
+            client_id_header: Some(s("x-client")),
+        },
+        HttpFilterIr::LocalRateLimit {
+            max_tokens: 1,
+            tokens_per_fill: 1,
+            fill_interval_ms: 1000,
+            enabled_pct: 100,
+            enforced_pct: 100,
+        },
+        HttpFilterIr::Buffer { max_bytes: 1024 },
+        HttpFilterIr::Compress { libraries: codecs },
+    ];
+    assert_eq!(r.filters.len(), FilterKind::ALL.len(), "one of each kind");
+    r.stat_prefix = Some(s("prefix"));
+    r.tracing = Some(Box::new(RouteTracingIr {
+        random_pct: Some(5),
+        tags: vec![TraceTagIr {
+            tag: s("t"),
+            value: TraceTagValue::Literal(s("v")),
+        }],
+        ..Default::default()
+    }));
+    let rc = Resource::Route(std::sync::Arc::new(RouteConfigIr {
+        name: s("rc"),
+        virtual_hosts: vec![VirtualHostIr {
+            name: s("rc/*"),
+            domains: vec![s("*")],
+            routes: vec![std::sync::Arc::new(r)],
+        }],
+    }));
+    let text = try_any_json(&to_any(&rc)).expect("renders").to_string();
+    for name in [
+        "envoy.filters.http.decompressor.zstd",
+        "envoy.filters.http.compressor.brotli",
+        "envoy.filters.http.api_key_auth",
+        "\"stat_prefix\":\"prefix\"",
+        "random_sampling",
+    ] {
+        assert!(text.contains(name), "{name} not in {text}");
+    }
+}

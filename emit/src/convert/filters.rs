@@ -27,7 +27,10 @@ use envoy_types::pb::envoy::extensions::filters::http::basic_auth::v3::{
 use envoy_types::pb::envoy::extensions::filters::http::buffer::v3::{
     Buffer, BufferPerRoute, buffer_per_route,
 };
-use envoy_types::pb::envoy::extensions::filters::http::compressor::v3::Compressor;
+use envoy_types::pb::envoy::extensions::filters::http::compressor::v3::{
+    Compressor, CompressorOverrides, CompressorPerRoute, ResponseDirectionOverrides,
+    compressor_per_route,
+};
 use envoy_types::pb::envoy::extensions::filters::http::csrf::v3::CsrfPolicy;
 use envoy_types::pb::envoy::extensions::filters::http::decompressor::v3::{
     Decompressor, decompressor,
@@ -139,12 +142,27 @@ fn codec_config(kind: FilterKind, codec: Codec) -> PbAny {
     }
 }
 
-/// Enables a filter on a route without configuring it (the chain's config applies).
-fn enabled() -> PbAny {
-    pack(&FilterConfig {
-        config: Some(PbAny::default()),
-        ..Default::default()
-    })
+/// Enables one library's filter on a route. The compressor takes a per-route override
+/// (which enables it); the decompressor has no per-route config, so its own config goes in an
+/// optional `FilterConfig`, which Envoy takes as "enabled" (and a renderable `Any`, unlike
+/// the empty one Envoy also accepts).
+fn enable_codec(kind: FilterKind, codec: Codec) -> PbAny {
+    if kind == FilterKind::Decompress {
+        pack(&FilterConfig {
+            config: Some(codec_config(kind, codec)),
+            is_optional: true,
+            disabled: false,
+        })
+    } else {
+        pack(&CompressorPerRoute {
+            r#override: Some(compressor_per_route::Override::Overrides(
+                CompressorOverrides {
+                    response_direction_config: Some(ResponseDirectionOverrides::default()),
+                    compressor_library: None,
+                },
+            )),
+        })
+    }
 }
 
 fn chain_config(kind: FilterKind) -> PbAny {
@@ -189,7 +207,12 @@ pub fn per_route(f: &HttpFilterIr) -> Vec<(String, PbAny)> {
         HttpFilterIr::Compress { libraries } | HttpFilterIr::Decompress { libraries } => {
             return libraries
                 .iter()
-                .map(|c| (codec_filter(f.kind(), *c).to_string(), enabled()))
+                .map(|c| {
+                    (
+                        codec_filter(f.kind(), *c).to_string(),
+                        enable_codec(f.kind(), *c),
+                    )
+                })
                 .collect();
         }
         HttpFilterIr::Fault {
