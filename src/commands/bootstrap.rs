@@ -23,7 +23,7 @@ pub fn run(
         .split_once('/')
         .context("--gateway must be namespace/name")?;
     anyhow::ensure!(
-        is_dns_label(ns) && name.split('.').all(is_dns_label) && name.len() <= 253,
+        is_dns_label(ns) && name.split('.').all(is_subdomain_part) && name.len() <= 253,
         "--gateway must be namespace/name (a DNS label and a DNS subdomain)"
     );
     let (host, port) = xds.rsplit_once(':').context("--xds must be host:port")?;
@@ -59,10 +59,35 @@ pub fn run(
 }
 
 fn is_dns_label(s: &str) -> bool {
+    s.len() <= 63 && is_subdomain_part(s)
+}
+
+/// A dot-separated part of an object name: Kubernetes checks a DNS-1123 subdomain's pattern
+/// and its total length only, so a Gateway may be named with an 81-character single part.
+fn is_subdomain_part(s: &str) -> bool {
     !s.is_empty()
-        && s.len() <= 63
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gateway_names_are_checked_as_kubernetes_checks_them() {
+        let long =
+            "very-long-gateway-name-for-testing-80-char-limit-exactly-this-many-chars-aaa-one";
+        assert!(long.len() > 63);
+        assert!(is_subdomain_part(long));
+        assert!(
+            !is_dns_label(long),
+            "a namespace is a DNS label: at most 63"
+        );
+        for bad in ["", "-a", "a-", "A", "a_b"] {
+            assert!(!is_subdomain_part(bad), "{bad:?}");
+        }
+    }
 }
