@@ -12,6 +12,8 @@
 //! - [`echo`]: an in-process stand-in for `echo-basic` (HTTP/1.1 + h2c on one port,
 //!   an h2c-only port, `X-Echo-Set-Header`, `?delay=`, `/status/NNN`, `/retry/...`).
 //!   [`echo::spawn`] starts one "pod"; run one per backend pod a test needs.
+//! - [`websocket`]: a WebSocket echo stand-in (RFC 6455 handshake and frames) and a client
+//!   for it, for tests of upgrades through Envoy.
 //! - the `sluice-echo` binary, which runs one such backend from the command line for
 //!   manual poking (configured through the same environment variables as the
 //!   upstream image).
@@ -32,3 +34,4 @@ pub mod judge;
 pub mod kgateway;
 pub mod runner;
 pub mod table;
+pub mod websocket;

@@ -520,6 +520,7 @@ mod tests {
             name: format!("{gw}/{port}"),
             address: "0.0.0.0".into(),
             port,
+            settings: None,
             filter_chains: rcs
                 .iter()
                 .map(|rc| FilterChainIr {
@@ -772,6 +773,7 @@ mod tests {
             name: format!("{gw}/443"),
             address: "0.0.0.0".into(),
             port: 443,
+            settings: None,
             filter_chains: vec![FilterChainIr {
                 name: "rc".into(),
                 server_names: vec!["x.example".into()],

@@ -131,3 +131,142 @@ fn envoy_accepts_degenerate_inputs() {
     };
     validate(&static_bootstrap(&snapshot, 19000));
 }
+
+/// Every ListenerPolicy setting at once, both ways of trusting the client address: Envoy
+/// takes the listener (filters, formats, extensions, the health check filter first).
+#[test]
+fn envoy_accepts_every_listener_setting() {
+    use common::*;
+    use sluice_dataflow::ir::*;
+    let (cert, key) = self_signed(&["a.example.com"]);
+    let logs = vec![
+        AccessLogIr {
+            path: "/dev/stdout".into(),
+            format: LogFormatIr::Json(
+                r#"{"code":"%RESPONSE_CODE%","n":1,"nested":{"m":"%REQ(:METHOD)%"},"ok":true}"#
+                    .into(),
+            ),
+            filter: Some(LogFilterIr::And(vec![
+                LogFilterIr::NotHealthCheck,
+                LogFilterIr::StatusCode(CmpOp::Ge, 400),
+                LogFilterIr::Or(vec![
+                    LogFilterIr::DurationMs(CmpOp::Le, 100),
+                    LogFilterIr::Traceable,
+                    LogFilterIr::ResponseFlags(vec!["UH".into(), "NR".into()]),
+                    LogFilterIr::Header {
+                        name: "x-debug".into(),
+                        exact: None,
+                    },
+                    LogFilterIr::Header {
+                        name: "x-env".into(),
+                        exact: Some("dev".into()),
+                    },
+                    LogFilterIr::GrpcStatus {
+                        statuses: vec![0, 14],
+                        exclude: true,
+                    },
+                ]),
+            ])),
+        },
+        AccessLogIr {
+            path: "/dev/null".into(),
+            format: LogFormatIr::Text("%REQ(:METHOD)% %RESPONSE_CODE%".into()),
+            filter: None,
+        },
+        AccessLogIr {
+            path: "/dev/null".into(),
+            format: LogFormatIr::Default,
+            filter: None,
+        },
+    ];
+    let http = |remote: bool| HttpSettingsIr {
+        access_log: Some(logs.clone()),
+        upgrades: Some(vec!["websocket".into(), "CONNECT".into()]),
+        use_remote_address: Some(remote),
+        preserve_external_request_id: Some(true),
+        generate_request_id: Some(false),
+        xff_num_trusted_hops: Some(2),
+        xff_trusted_cidrs: (!remote).then(|| vec![("10.0.0.0".into(), 8), ("fc00::".into(), 7)]),
+        skip_xff_append: Some(true),
+        server_header: Some(ServerHeaderIr::AppendIfAbsent),
+        server_name: Some("edge".into()),
+        stream_idle_timeout_ms: Some(30_000),
+        idle_timeout_ms: Some(60_000),
+        max_requests_per_connection: Some(50),
+        max_headers_count: Some(200),
+        http2: Some(Http2OptionsIr {
+            initial_stream_window_size: Some(131_072),
+            initial_connection_window_size: Some(262_144),
+            max_concurrent_streams: Some(123),
+            allow_connect: Some(true),
+        }),
+        health_check_path: Some("/healthz".into()),
+        preserve_http1_header_case: Some(true),
+        accept_http10: Some(true),
+        default_host_for_http10: Some("example.com".into()),
+        early_request_headers: Some(HeaderOpsIr {
+            set: vec![("x-set".into(), "1".into())],
+            add: vec![("x-add".into(), "2".into())],
+            remove: vec!["x-remove".into()],
+        }),
+        forward_client_cert: Some(ForwardClientCertIr {
+            mode: ForwardClientCertMode::AppendForward,
+            subject: true,
+            cert: true,
+            chain: false,
+            dns: true,
+            uri: true,
+        }),
+        max_request_headers_kb: Some(64),
+        uuid_request_id: Some(UuidRequestIdIr {
+            pack_trace_reason: Some(false),
+            use_request_id_for_trace_sampling: Some(false),
+        }),
+        strip_host_port: Some(if remote {
+            StripPortIr::Any
+        } else {
+            StripPortIr::Matching
+        }),
+    };
+    let settings = |remote: bool| ListenerSettingsIr {
+        proxy_protocol: Some(ProxyProtocolIr {
+            allow_without: remote,
+        }),
+        tcp_keepalive: Some(TcpKeepaliveIr {
+            probes: Some(3),
+            time_s: Some(1200),
+            interval_s: Some(60),
+        }),
+        buffer_limit_bytes: Some(65_536),
+        transport_socket_connect_timeout_ms: Some(5_000),
+        http: http(remote),
+    };
+    let with = |l: ListenerIr, remote| ListenerIr {
+        settings: Some(Box::new(settings(remote))),
+        ..l
+    };
+    let resources = [
+        Resource::from(with(
+            mk_listener("l/80", 8080, vec![mk_chain("x", &[], None)]),
+            true,
+        )),
+        Resource::from(with(
+            mk_listener(
+                "l/443",
+                8443,
+                vec![mk_chain("a", &["a.example.com"], Some(mk_tls(&cert, &key)))],
+            ),
+            false,
+        )),
+    ];
+    let snapshot = sluice_dataflow::output::Snapshot {
+        resources: resources.iter().map(|r| (r.key(), r.clone())).collect(),
+        statuses: Default::default(),
+    };
+    validate(&static_bootstrap(&snapshot, 19000));
+    // Equal IR, equal bytes: the JSON format's map is written in key order.
+    for r in &resources {
+        let a = sluice_emit::convert::encode(r);
+        assert!((0..8).all(|_| sluice_emit::convert::encode(&r.clone()) == a));
+    }
+}

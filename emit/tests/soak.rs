@@ -131,6 +131,7 @@ impl World {
             name: format!("{}/443", gw(g)),
             address: "0.0.0.0".into(),
             port: 443,
+            settings: None,
             filter_chains: vec![FilterChainIr {
                 name: rc.clone(),
                 server_names: vec![format!("g{g}.example.com")],

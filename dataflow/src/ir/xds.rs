@@ -113,6 +113,8 @@ pub struct ListenerIr {
     pub port: u16,
     /// Ordered by `server_names`; an HTTP port has one chain with no names.
     pub filter_chains: Vec<FilterChainIr>,
+    /// What the ListenerPolicies reaching this port set (`None`: none reaches it).
+    pub settings: Option<Box<super::ListenerSettingsIr>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -18,6 +18,7 @@ mod duration;
 mod gateway;
 mod grant;
 mod http_route;
+mod listener_policy;
 mod namespace;
 mod policy;
 
@@ -35,6 +36,7 @@ pub use duration::{DurationError, parse_duration_ms};
 pub use gateway::{lower_gateway, lower_gateway_class};
 pub use grant::lower_reference_grant;
 pub use http_route::{lower_http_route, lower_match, lower_rule};
+pub use listener_policy::{lower_http_listener_policy, lower_listener_policy};
 pub use namespace::lower_namespace;
 pub use policy::{
     POLICY_WEIGHT_ANNOTATION, SECURITY_FIELDS, check_cel, lower_traffic_policy,
@@ -88,18 +90,8 @@ pub fn lower(obj: &Object) -> Lowered {
         Object::Backend(o) => lower_backend(o).map(|r| Some(Record::from(r))),
         Object::DirectResponse(o) => lower_direct_response(o).map(|r| Some(Record::from(r))),
         Object::TrafficPolicy(o) => Ok(Some(Record::from(lower_traffic_policy(o)))),
-        Object::ListenerPolicy(o) => Ok(Some(Record::from(lower_unsupported_policy(
-            PolicyKind::ListenerPolicy,
-            &o.metadata,
-            &o.spec,
-            policy::targets(&o.spec.target_refs),
-        )))),
-        Object::HTTPListenerPolicy(o) => Ok(Some(Record::from(lower_unsupported_policy(
-            PolicyKind::HTTPListenerPolicy,
-            &o.metadata,
-            &o.spec,
-            policy::local_targets(&o.spec.target_refs),
-        )))),
+        Object::ListenerPolicy(o) => Ok(Some(Record::from(lower_listener_policy(o)))),
+        Object::HTTPListenerPolicy(o) => Ok(Some(Record::from(lower_http_listener_policy(o)))),
         Object::BackendConfigPolicy(o) => Ok(Some(Record::from(lower_unsupported_policy(
             PolicyKind::BackendConfigPolicy,
             &o.metadata,

@@ -42,7 +42,7 @@ pub const SECURITY_FIELDS: [&str; 8] = [
     "acl",
 ];
 
-fn weight(meta: &ObjectMeta) -> (i32, Option<PolicyProblem>) {
+pub(super) fn weight(meta: &ObjectMeta) -> (i32, Option<PolicyProblem>) {
     let Some(v) = meta
         .annotations
         .as_ref()
@@ -84,7 +84,7 @@ pub fn local_targets(refs: &[LocalPolicyTargetReference]) -> Vec<PolicyTarget> {
         .collect()
 }
 
-fn selectors(sel: &[LocalPolicyTargetSelectorWithSectionName]) -> Vec<PolicySelector> {
+pub(super) fn selectors(sel: &[LocalPolicyTargetSelectorWithSectionName]) -> Vec<PolicySelector> {
     sel.iter()
         .map(|s| PolicySelector {
             kind: TargetKind::of(&s.group, &s.kind),
@@ -129,6 +129,7 @@ pub fn lower_unsupported_policy<S: Serialize>(
         targets,
         selectors: Vec::new(),
         traffic: None,
+        listener: None,
         problems: vec![PolicyProblem {
             field: "spec".into(),
             message: format!(
@@ -140,7 +141,7 @@ pub fn lower_unsupported_policy<S: Serialize>(
     }
 }
 
-fn created(meta: &ObjectMeta) -> i64 {
+pub(super) fn created(meta: &ObjectMeta) -> i64 {
     meta.creation_timestamp
         .as_ref()
         .map_or(0, |t| t.0.as_second())
@@ -531,6 +532,7 @@ pub fn lower_traffic_policy(p: &TrafficPolicy) -> PolicyRec {
         targets,
         selectors,
         traffic: (!t.is_empty()).then(|| Box::new(t)),
+        listener: None,
         problems,
         secrets: secret_uses,
     }
@@ -1075,7 +1077,7 @@ fn basic_auth_users(v: &serde_json::Value) -> Result<String, String> {
 }
 
 /// A Kubernetes quantity of bytes (`1024`, `64Ki`, `1Mi`, `2M`).
-fn quantity_bytes(
+pub(super) fn quantity_bytes(
     q: &sluice_crds::k8s_openapi::apimachinery::pkg::util::intstr::IntOrString,
 ) -> Result<u64, String> {
     use sluice_crds::k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;

@@ -8,6 +8,7 @@
 mod backend;
 mod gateway;
 mod grant;
+mod listener_policy;
 mod policy;
 mod route;
 mod selector;
@@ -16,6 +17,7 @@ mod sym;
 pub use backend::*;
 pub use gateway::*;
 pub use grant::*;
+pub use listener_policy::*;
 pub use policy::*;
 pub use route::*;
 pub use selector::*;

@@ -16,8 +16,8 @@ use crate::ir::{
     PathRewriteIr, RetryIr, RouteIr, RouteTracingIr,
 };
 
-/// The policy-like kinds sluice reads. Only TrafficPolicy is translated; the others get a
-/// status saying they are not yet.
+/// The policy-like kinds sluice reads. TrafficPolicy, ListenerPolicy and HTTPListenerPolicy are
+/// translated; the others get a status saying they are not yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum PolicyKind {
     TrafficPolicy,
@@ -47,6 +47,14 @@ impl PolicyKind {
             PolicyKind::GatewayExtension => "GatewayExtension",
             PolicyKind::GatewayParameters => "GatewayParameters",
         }
+    }
+
+    /// Whether sluice applies it (the others report that they are not translated yet).
+    pub fn translated(self) -> bool {
+        matches!(
+            self,
+            PolicyKind::TrafficPolicy | PolicyKind::ListenerPolicy | PolicyKind::HTTPListenerPolicy
+        )
     }
 
     /// Whether its status is `ancestors[]` (a policy) rather than `conditions[]`.
@@ -135,6 +143,8 @@ pub struct PolicyRec {
     pub selectors: Vec<PolicySelector>,
     /// TrafficPolicy only: what sluice applies.
     pub traffic: Option<Box<TrafficRec>>,
+    /// ListenerPolicy and HTTPListenerPolicy only: what sluice applies.
+    pub listener: Option<Box<super::ListenerPolicyRec>>,
     /// Fields sluice does not apply, and why (unsupported, or invalid).
     pub problems: Vec<PolicyProblem>,
     /// Sub-policies whose values live in Secrets: resolved against the Secrets they name

@@ -1,19 +1,58 @@
 //! Envoy Listeners: one per (Gateway, port) with usable listeners. An HTTP port has one filter
 //! chain for all its Gateway listeners (virtual hosts tell them apart); an HTTPS port has one
-//! chain per Gateway listener, selected by SNI.
+//! chain per Gateway listener, selected by SNI. The ListenerPolicies reaching a port set its
+//! listener settings ([`listener_settings`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
+use super::policies::GatewayPolicy;
 use super::{Col, GatewayView};
 use crate::ir::*;
 use crate::model::*;
 
-pub fn render_listeners<'s>(views: Col<'s, (ObjectKey, GatewayView)>) -> Col<'s, Arc<ListenerIr>> {
-    views.flat_map(|(gw, view)| gateway_listeners(gw, &view).into_iter().map(Arc::new))
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum Part {
+    View(GatewayView),
+    Policy(GatewayPolicy),
 }
 
-fn gateway_listeners(gw: ObjectKey, view: &GatewayView) -> Vec<ListenerIr> {
+/// Keyed by Gateway: a view or policy edit re-renders that Gateway's listeners only.
+pub fn render_listeners<'s>(
+    views: Col<'s, (ObjectKey, GatewayView)>,
+    policies: Col<'s, (ObjectKey, GatewayPolicy)>,
+) -> Col<'s, Arc<ListenerIr>> {
+    views
+        .map(|(gw, v)| (gw, Part::View(v)))
+        .concat(policies.map(|(gw, p)| (gw, Part::Policy(p))))
+        .reduce_named("Listeners", |gw, parts, out| {
+            let Some(view) = parts.iter().find_map(|(p, _)| match p {
+                Part::View(v) => Some(v),
+                Part::Policy(_) => None,
+            }) else {
+                return;
+            };
+            let policies: Vec<&GatewayPolicy> = parts
+                .iter()
+                .filter_map(|(p, _)| match p {
+                    Part::Policy(p) => Some(p),
+                    Part::View(_) => None,
+                })
+                .collect();
+            for l in gateway_listeners(*gw, view, &policies) {
+                out.push((Arc::new(l), 1));
+            }
+        })
+        .map(|(_, l)| l)
+}
+
+fn gateway_listeners(
+    gw: ObjectKey,
+    view: &GatewayView,
+    policies: &[&GatewayPolicy],
+) -> Vec<ListenerIr> {
     let mut ports: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
     for i in (0..view.rec.listeners.len()).filter(|&i| view.usable(i)) {
         ports.entry(view.rec.listeners[i].port).or_default().push(i);
@@ -47,10 +86,22 @@ fn gateway_listeners(gw: ObjectKey, view: &GatewayView) -> Vec<ListenerIr> {
             };
             filter_chains
                 .sort_by(|a, b| (&a.server_names, &a.name).cmp(&(&b.server_names, &b.name)));
+            // A policy naming a listener reaches the whole port it is on.
+            let reaching = policies
+                .iter()
+                .filter(|p| match &p.listener {
+                    None => true,
+                    Some(name) => members
+                        .iter()
+                        .any(|&i| view.rec.listeners[i].name.as_str() == name.as_str()),
+                })
+                .map(|p| (p.level(), &*p.policy))
+                .collect();
             ListenerIr {
                 name: listener_name(gw, port),
                 address: "0.0.0.0".into(),
                 port,
+                settings: listener_settings(port, reaching).map(Box::new),
                 filter_chains,
             }
         })
@@ -69,7 +120,8 @@ mod tests {
         run_stage(
             |i| {
                 let views = views(i.classes, i.gateways, i.secrets, &arrange_grants(i.grants));
-                render_listeners(views).map(Arc::unwrap_or_clone)
+                let policies = crate::render::policies::listener_policies(i.policies);
+                render_listeners(views, policies).map(Arc::unwrap_or_clone)
             },
             test,
         );
@@ -85,6 +137,7 @@ mod tests {
             name: format!("infra/gw/{port}"),
             address: "0.0.0.0".into(),
             port,
+            settings: None,
             filter_chains,
         }
     }
@@ -216,6 +269,104 @@ mod tests {
                 ],
             );
             assert_eq!(h.step(), vec![(listener(8080, vec![http_chain(8080)]), 1)]);
+        });
+    }
+
+    fn policy(yaml: &str) -> PolicyRec {
+        let value: serde_json::Value = serde_yaml_ng::from_str(yaml).expect("valid YAML");
+        let object = sluice_crds::Object::from_value(value).unwrap().unwrap();
+        match crate::lower::lower(&object) {
+            crate::lower::Lowered::Record(crate::input::Record::Policy(p)) => {
+                Arc::unwrap_or_clone(p)
+            }
+            other => panic!("not a policy: {other:?}"),
+        }
+    }
+
+    fn with(l: ListenerIr, f: impl FnOnce(&mut ListenerSettingsIr)) -> ListenerIr {
+        let mut s = ListenerSettingsIr::default();
+        f(&mut s);
+        ListenerIr {
+            settings: Some(Box::new(s)),
+            ..l
+        }
+    }
+
+    #[test]
+    fn listener_policies_merge_field_wise_and_per_port_entries_replace_the_default() {
+        run(|h| {
+            setup(h, vec![mk_listener("http", 80), mk_listener("alt", 8080)]);
+            let older = policy(
+                "apiVersion: gateway.kgateway.dev/v1alpha1\nkind: ListenerPolicy\n\
+                 metadata: {name: a, namespace: infra, creationTimestamp: '2025-01-01T00:00:00Z'}\n\
+                 spec:\n  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]\n\
+                 \x20 default: {proxyProtocol: {}, httpSettings: {serverName: a}}\n\
+                 \x20 perPort: [{port: 8080, listener: {perConnectionBufferLimitBytes: 65536}}]\n",
+            );
+            let newer = policy(
+                "apiVersion: gateway.kgateway.dev/v1alpha1\nkind: ListenerPolicy\n\
+                 metadata: {name: b, namespace: infra, creationTimestamp: '2025-06-01T00:00:00Z'}\n\
+                 spec:\n  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]\n\
+                 \x20 default: {perConnectionBufferLimitBytes: 8192, httpSettings: {serverName: b}}\n\
+                 \x20 perPort: [{port: 8080, listener: {proxyProtocol: {}}}]\n",
+            );
+            let old_http = policy(
+                "apiVersion: gateway.kgateway.dev/v1alpha1\nkind: HTTPListenerPolicy\n\
+                 metadata: {name: c, namespace: infra}\n\
+                 spec:\n  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]\n\
+                 \x20 serverName: c\n  healthCheck: {path: /healthz}\n",
+            );
+            h.upsert(older.clone());
+            h.upsert(newer);
+            h.upsert(old_http.clone());
+            let l80 = with(listener(80, vec![http_chain(80)]), |s| {
+                s.proxy_protocol = Some(ProxyProtocolIr::default());
+                s.buffer_limit_bytes = Some(8192);
+                s.http.server_name = Some("a".into());
+                s.http.health_check_path = Some("/healthz".into());
+            });
+            // Port 8080: the two per-port entries merged; nothing from any default.
+            let l8080 = with(listener(8080, vec![http_chain(8080)]), |s| {
+                s.proxy_protocol = Some(ProxyProtocolIr::default());
+                s.buffer_limit_bytes = Some(65536);
+            });
+            assert_eq!(
+                h.step(),
+                changes(vec![(l80.clone(), 1), (l8080.clone(), 1)])
+            );
+
+            // A policy naming a listener outranks the Gateway-wide ones on its port only.
+            let section = policy(
+                "apiVersion: gateway.kgateway.dev/v1alpha1\nkind: ListenerPolicy\n\
+                 metadata: {name: d, namespace: infra, creationTimestamp: '2026-01-01T00:00:00Z'}\n\
+                 spec:\n  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http}]\n\
+                 \x20 default: {httpSettings: {serverName: d}}\n",
+            );
+            h.upsert(section.clone());
+            let l80d = with(listener(80, vec![http_chain(80)]), |s| {
+                *s = *l80.settings.clone().unwrap();
+                s.http.server_name = Some("d".into());
+            });
+            assert_eq!(
+                h.step(),
+                changes(vec![(l80.clone(), -1), (l80d.clone(), 1)])
+            );
+
+            // Deleting the older policy: its fields fall to the next writer.
+            h.delete(older);
+            h.delete(section);
+            h.delete(old_http);
+            let l80b = with(listener(80, vec![http_chain(80)]), |s| {
+                s.buffer_limit_bytes = Some(8192);
+                s.http.server_name = Some("b".into());
+            });
+            let l8080b = with(listener(8080, vec![http_chain(8080)]), |s| {
+                s.proxy_protocol = Some(ProxyProtocolIr::default());
+            });
+            assert_eq!(
+                h.step(),
+                changes(vec![(l80d, -1), (l8080, -1), (l80b, 1), (l8080b, 1)])
+            );
         });
     }
 }

@@ -1,7 +1,7 @@
 //! The incremental translator: named differential-dataflow operators, one file per stage.
 //!
 //! ```text
-//! classes ─▶ our_gateways ─▶ certificates ─▶ gateway_views ──┬─▶ listeners
+//! classes ─▶ our_gateways ─▶ certificates ─▶ gateway_views ──┬─▶ listeners ◀─ listener policies
 //!                                   ▲ grants, secrets        ├─▶ attach_routes ─┬─▶ route_configs
 //! routes ─▶ resolve_backends ─▶ render_routes ───────────────┼──────────────────┼─▶ clusters ─▶ endpoints
 //!           ▲ services, backends, grants  ▲ direct responses └─▶ status ◀───────┘
@@ -97,6 +97,7 @@ pub fn render<'s>(scope: Scope<'s, u64>, inputs: Inputs<'s>, config: &RenderConf
     );
     let route_policies = policies::route_policies(policies.clone(), inputs.routes.clone());
     let gateway_policies = policies::gateway_policies(policies.clone());
+    let listener_policies = policies::listener_policies(policies.clone());
     let rendered = routes::render_routes(
         inputs.routes.clone(),
         targets,
@@ -104,7 +105,7 @@ pub fn render<'s>(scope: Scope<'s, u64>, inputs: Inputs<'s>, config: &RenderConf
         route_policies.clone(),
     );
 
-    let listeners = listeners::render_listeners(views.clone());
+    let listeners = listeners::render_listeners(views.clone(), listener_policies.clone());
     let route_configs = route_configs::render_route_configs(
         views.clone(),
         attachments.clone(),
@@ -119,7 +120,7 @@ pub fn render<'s>(scope: Scope<'s, u64>, inputs: Inputs<'s>, config: &RenderConf
         inputs.routes.clone(),
         views.clone().map(|(k, _)| k),
         route_policies,
-        gateway_policies,
+        gateway_policies.concat(listener_policies),
         config,
     );
     let statuses = status::render_status(

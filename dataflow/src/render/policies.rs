@@ -233,11 +233,23 @@ fn section_policy(section: Option<&String>, p: &Arc<PolicyRec>) -> RoutePolicy {
     }
 }
 
-/// Every (Gateway, policy) pair of `targetRefs` naming a Gateway.
+/// Every (Gateway, TrafficPolicy) pair of `targetRefs` naming a Gateway.
 pub fn gateway_policies<'s>(
     policies: Col<'s, Arc<PolicyRec>>,
 ) -> Col<'s, (ObjectKey, GatewayPolicy)> {
-    traffic(policies)
+    gateway_targets(traffic(policies))
+}
+
+/// Every (Gateway, ListenerPolicy or HTTPListenerPolicy) pair of `targetRefs` naming a
+/// Gateway.
+pub fn listener_policies<'s>(
+    policies: Col<'s, Arc<PolicyRec>>,
+) -> Col<'s, (ObjectKey, GatewayPolicy)> {
+    gateway_targets(policies.filter(|p| p.listener.is_some()))
+}
+
+fn gateway_targets(policies: Col<'_, Arc<PolicyRec>>) -> Col<'_, (ObjectKey, GatewayPolicy)> {
+    policies
         .flat_map(|p| {
             p.targets
                 .iter()
@@ -280,10 +292,11 @@ enum Part {
     Reached(ObjectKey),
 }
 
-/// Statuses of every policy-like object: a TrafficPolicy gets one `ancestors[]` entry per
-/// Gateway of ours it reaches (directly, or through a route that names it as a parent); the
-/// kinds sluice does not translate yet report `Accepted=False` on each of their targets
-/// (GatewayExtension and GatewayParameters in `conditions`).
+/// Statuses of every policy-like object: a translated policy gets one `ancestors[]` entry per
+/// Gateway of ours it reaches (a TrafficPolicy directly, or through a route that names it as
+/// a parent); the kinds sluice does not translate yet report `Accepted=False` on each of their
+/// targets (GatewayExtension and GatewayParameters in `conditions`). `gateway_policies` holds
+/// every policy attached to a Gateway by `targetRefs`, whatever its kind.
 pub fn policy_status<'s>(
     policies: Col<'s, Arc<PolicyRec>>,
     routes: Col<'s, Arc<HttpRouteRec>>,
@@ -305,14 +318,14 @@ pub fn policy_status<'s>(
                     .collect();
                 gws.into_iter().map(move |g| (r.key, g))
             }),
-            |_, policy, gw| (*gw, *policy),
+            |_, policy, gw| (*gw, (PolicyKind::TrafficPolicy, *policy)),
         );
-    let direct = gateway_policies.map(|(gw, gp)| (gw, gp.policy.key));
+    let direct = gateway_policies.map(|(gw, gp)| (gw, (gp.policy.kind, gp.policy.key)));
     let reached = via_routes
         .concat(direct)
         .distinct()
         .join_map(ours.map(|k| (k, ())), |gw, policy, _| {
-            ((PolicyKind::TrafficPolicy, *policy), Part::Reached(*gw))
+            (*policy, Part::Reached(*gw))
         });
     let controller = config.controller_name.clone();
     policies
@@ -358,7 +371,7 @@ pub fn status_of(
         controller_name: controller.to_string(),
         conditions: conditions.clone(),
     };
-    let mut ancestors: Vec<PolicyAncestorStatusIr> = if p.kind == PolicyKind::TrafficPolicy {
+    let mut ancestors: Vec<PolicyAncestorStatusIr> = if p.kind.translated() {
         reached.map(|g| ancestor(gateway_ref(g))).collect()
     } else {
         // Not translated: reported on each target as named.
@@ -403,7 +416,7 @@ pub fn policy_conditions(p: &PolicyRec) -> Vec<Condition> {
         .map(|pr| format!("{}: {}", pr.field, pr.message))
         .collect::<Vec<_>>()
         .join("; ");
-    if p.kind != PolicyKind::TrafficPolicy {
+    if !p.kind.translated() {
         return vec![Condition::new(
             "Accepted",
             false,
@@ -413,9 +426,16 @@ pub fn policy_conditions(p: &PolicyRec) -> Vec<Condition> {
         )];
     }
     let denied = p.traffic.as_ref().and_then(|t| t.denied()).is_some();
+    let applies = p.traffic.is_some() || p.listener.as_ref().is_some_and(|l| !l.is_empty());
     let accepted = if p.problems.is_empty() {
-        Condition::new("Accepted", true, "Valid", "Policy accepted", p.generation)
-    } else if denied || p.traffic.is_none() {
+        let message = if p.kind == PolicyKind::HTTPListenerPolicy {
+            "Policy accepted; HTTPListenerPolicy is deprecated (kgateway v2.5 removed it): \
+             write these settings as a ListenerPolicy's spec.default.httpSettings"
+        } else {
+            "Policy accepted"
+        };
+        Condition::new("Accepted", true, "Valid", message, p.generation)
+    } else if denied || !applies {
         Condition::new("Accepted", false, "Invalid", message, p.generation)
     } else {
         Condition::new("Accepted", false, "PartiallyValid", message, p.generation)

@@ -198,6 +198,7 @@ into_record!(
     NamespaceRec,
     BackendRec,
     DirectResponseRec,
+    PolicyRec,
 );
 
 // ---------------------------------------------------------------------------------------------

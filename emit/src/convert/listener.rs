@@ -18,9 +18,9 @@ use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
     CommonTlsContext, DownstreamTlsContext, SdsSecretConfig,
 };
 use envoy_types::pb::google::protobuf::BoolValue;
-use sluice_dataflow::ir::{FilterChainIr, FilterKind, ListenerIr, TlsCertIr};
+use sluice_dataflow::ir::{FilterChainIr, FilterKind, ListenerIr, ListenerSettingsIr, TlsCertIr};
 
-use super::{ads_config_source, names, pack, socket_address};
+use super::{ads_config_source, listener_settings, names, pack, socket_address};
 
 use http_connection_manager::RouteSpecifier;
 
@@ -60,18 +60,29 @@ pub(crate) fn listener_with_routes(
     } else {
         Vec::new()
     };
-    Listener {
+    let settings = listener.settings.as_deref();
+    let mut out = Listener {
         name: listener.name.clone(),
         address: Some(socket_address(&listener.address, listener.port)),
         filter_chains: chains
             .into_iter()
             .map(|(chain, server_names)| {
-                filter_chain(chain, server_names, routes(chain), secrets.as_ref())
+                filter_chain(
+                    chain,
+                    server_names,
+                    routes(chain),
+                    secrets.as_ref(),
+                    settings,
+                )
             })
             .collect(),
         listener_filters,
         ..Default::default()
+    };
+    if let Some(s) = settings {
+        listener_settings::apply_listener(&mut out, s);
     }
+    out
 }
 
 /// Envoy rejects a listener where two chains have the same match. The IR should never produce
@@ -108,7 +119,12 @@ fn filter_chain(
     server_names: Vec<String>,
     routes: RouteSpecifier,
     secrets: Option<&ConfigSource>,
+    settings: Option<&ListenerSettingsIr>,
 ) -> FilterChain {
+    let mut hcm = http_connection_manager(chain, routes);
+    if let Some(s) = settings {
+        listener_settings::apply_hcm(&mut hcm, &s.http);
+    }
     FilterChain {
         name: chain.name.clone(),
         filter_chain_match: (!server_names.is_empty()).then(|| FilterChainMatch {
@@ -117,9 +133,7 @@ fn filter_chain(
         }),
         filters: vec![Filter {
             name: names::HTTP_CONNECTION_MANAGER.to_string(),
-            config_type: Some(filter::ConfigType::TypedConfig(pack(
-                &http_connection_manager(chain, routes),
-            ))),
+            config_type: Some(filter::ConfigType::TypedConfig(pack(&hcm))),
         }],
         transport_socket: chain
             .tls

@@ -12,6 +12,7 @@ pub(crate) mod cluster;
 mod endpoint;
 mod filters;
 pub(crate) mod listener;
+mod listener_settings;
 mod route;
 mod secret;
 

@@ -105,6 +105,7 @@ mod tests {
                 name: name.into(),
                 address: "0.0.0.0".into(),
                 port,
+                settings: None,
                 filter_chains: vec![FilterChainIr {
                     name: "c".into(),
                     server_names: Vec::new(),

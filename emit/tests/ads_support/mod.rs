@@ -45,6 +45,7 @@ pub fn mk_listener(gw: &str, port: u16, route_configs: &[&str]) -> Resource {
         name: format!("{gw}/{port}"),
         address: "0.0.0.0".into(),
         port,
+        settings: None,
         filter_chains: route_configs
             .iter()
             .map(|rc| FilterChainIr {

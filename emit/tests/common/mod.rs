@@ -23,6 +23,7 @@ pub fn mk_listener(name: &str, port: u16, filter_chains: Vec<FilterChainIr>) -> 
         name: s(name),
         address: s("0.0.0.0"),
         port,
+        settings: None,
         filter_chains,
     }
 }

@@ -82,11 +82,56 @@ pub fn gateway_level<'a>(
     out
 }
 
-/// `route` as served: every policy reaching it folded in priority order, then applied.
-pub fn serve(route: &RouteIr, policies: Vec<(AttachLevel, &PolicyRec)>) -> RouteIr {
+/// The ListenerPolicies and HTTPListenerPolicies that reach a port of `gateway` whose
+/// listeners are `listeners`: named Gateway-wide, or naming one of those listeners.
+pub fn listener_level<'a>(
+    world: &World<'a>,
+    gateway: ObjectKey,
+    listeners: &[Sym],
+) -> Vec<(AttachLevel, &'a PolicyRec)> {
+    let mut out = Vec::new();
+    for p in world
+        .policies
+        .iter()
+        .filter(|p| p.key.ns == gateway.ns && p.listener.is_some())
+    {
+        let mut levels: Vec<AttachLevel> = p
+            .targets
+            .iter()
+            .filter(|t| t.kind == TargetKind::Gateway && t.name == gateway.name)
+            .filter_map(|t| match &t.section {
+                None => Some(AttachLevel::Gateway),
+                Some(s) => listeners
+                    .iter()
+                    .any(|l| l.as_str() == s)
+                    .then_some(AttachLevel::Listener),
+            })
+            .collect();
+        levels.sort();
+        levels.dedup();
+        out.extend(levels.into_iter().map(|l| (l, *p)));
+    }
+    out
+}
+
+/// `route` as served: the route-level policies folded in priority order and applied, then
+/// the Gateway- and listener-level ones folded, filling only what the route level left unset
+/// (kgateway: the more specific level wins each field whole, its header edits first).
+pub fn serve(
+    route: &RouteIr,
+    route_level: Vec<(AttachLevel, &PolicyRec)>,
+    gateway_level: Vec<(AttachLevel, &PolicyRec)>,
+) -> RouteIr {
     let mut r = route.clone();
-    if let Some(merged) = merge_in_order(policies) {
-        merged.apply(&mut r);
+    let high = merge_in_order(route_level);
+    if let Some(h) = &high {
+        h.apply(&mut r);
+    }
+    if let Some(g) = merge_in_order(gateway_level) {
+        match &high {
+            Some(h) => g.under(h).apply(&mut r),
+            None => g.apply(&mut r),
+        }
     }
     r
 }

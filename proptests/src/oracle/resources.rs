@@ -83,12 +83,21 @@ pub fn render(
                 });
             }
             chains.sort_by(|a, b| (&a.server_names, &a.name).cmp(&(&b.server_names, &b.name)));
+            let port_names: Vec<Sym> = listeners
+                .iter()
+                .map(|&li| g.listeners[li].rec.name)
+                .collect();
+            let settings = listener_settings(
+                port,
+                policies::listener_level(world, g.rec.key, &port_names),
+            );
             emit(
                 out,
                 Resource::from(ListenerIr {
                     name: listener_name(g.rec.key, port),
                     address: "0.0.0.0".into(),
                     port,
+                    settings: settings.map(Box::new),
                     filter_chains: chains,
                 }),
             );
@@ -228,8 +237,11 @@ fn virtual_hosts(
                 routes: entries
                     .into_iter()
                     .map(|(route, e)| {
-                        let all = e.policies.iter().chain(gateway_policies).copied().collect();
-                        let mut served = policies::serve(&e.route, all);
+                        let mut served = policies::serve(
+                            &e.route,
+                            e.policies.clone(),
+                            gateway_policies.to_vec(),
+                        );
                         // kgateway's statPrefix is a route field: route-level policies only.
                         served.stat_prefix = merge_in_order(e.policies.clone()).and_then(|t| {
                             t.stat_prefix_for(&route.key, route.rules[e.rule].name.as_deref())

@@ -22,6 +22,16 @@ pub fn render(
     for p in &world.policies {
         let reached = match p.kind {
             PolicyKind::TrafficPolicy => reached_by.get(&p.key).cloned().unwrap_or_default(),
+            PolicyKind::ListenerPolicy | PolicyKind::HTTPListenerPolicy => p
+                .targets
+                .iter()
+                .filter(|t| t.kind == TargetKind::Gateway)
+                .map(|t| ObjectKey {
+                    ns: p.key.ns,
+                    name: t.name,
+                })
+                .filter(|g| ours.contains(g))
+                .collect(),
             _ => Vec::new(),
         };
         out.statuses.insert(

@@ -1,6 +1,7 @@
 //! kgateway policies: TrafficPolicies attached at every level (Gateway, listener, route,
 //! rule, label selector; rules also name them in `ExtensionRef` filters), with weights, ages,
-//! `disable`, and a deny standing for a security sub-policy sluice cannot enforce; and the
+//! `disable`, and a deny standing for a security sub-policy sluice cannot enforce;
+//! ListenerPolicies and HTTPListenerPolicies with defaults and per-port entries; and the
 //! policy kinds sluice does not translate yet. One row per sub-policy, a few values each.
 
 use std::collections::BTreeMap;
@@ -8,8 +9,9 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use proptest::sample::select;
 use sluice_dataflow::ir::{
-    ApiKeySourceIr, Codec, FilterKind, HttpFilterIr, InternalRedirectIr, RetryIr, RouteTracingIr,
-    TraceTagIr, TraceTagValue,
+    AccessLogIr, ApiKeySourceIr, CmpOp, Codec, FilterKind, HttpFilterIr, HttpSettingsIr,
+    InternalRedirectIr, ListenerSettingsIr, LogFilterIr, LogFormatIr, ProxyProtocolIr, RetryIr,
+    RouteTracingIr, TraceTagIr, TraceTagValue,
 };
 use sluice_dataflow::model::*;
 
@@ -322,12 +324,80 @@ fn secret_uses() -> impl Strategy<Value = Vec<SecretUse>> {
     prop_oneof![2 => Just(Vec::new()), 1 => prop::collection::vec(one, 1..=1)]
 }
 
+/// One port's listener settings: a few values per merge unit, so policies conflict.
+fn listener_settings() -> impl Strategy<Value = ListenerSettingsIr> {
+    let log = (
+        select(&["/dev/stdout", "/tmp/access.log"][..]),
+        prop::option::of(select(&[400u32, 500][..])),
+    )
+        .prop_map(|(path, status)| AccessLogIr {
+            path: path.into(),
+            format: LogFormatIr::Json(r#"{"code":"%RESPONSE_CODE%"}"#.into()),
+            filter: status.map(|s| {
+                LogFilterIr::And(vec![
+                    LogFilterIr::NotHealthCheck,
+                    LogFilterIr::StatusCode(CmpOp::Ge, s),
+                ])
+            }),
+        });
+    (
+        (
+            prop::option::weighted(0.3, any::<bool>()),
+            prop::option::weighted(0.3, select(&[8192u32, 65536][..])),
+            prop::option::weighted(0.2, 1..=3u64),
+        ),
+        (
+            prop::option::weighted(0.4, select(&["a", "b"][..])),
+            prop::option::weighted(0.3, Just("/healthz")),
+            prop::option::weighted(0.2, Just(vec!["websocket".to_string()])),
+            prop::option::weighted(0.3, prop::collection::vec(log, 1..=1)),
+            prop::option::weighted(0.3, any::<bool>()),
+            prop::option::weighted(0.3, 1..=2u32),
+        ),
+    )
+        .prop_map(
+            |((proxy, buffer, connect_s), (name, health, upgrades, logs, remote, hops))| {
+                ListenerSettingsIr {
+                    proxy_protocol: proxy.map(|allow_without| ProxyProtocolIr { allow_without }),
+                    buffer_limit_bytes: buffer,
+                    transport_socket_connect_timeout_ms: connect_s.map(|s| s * 1000),
+                    http: HttpSettingsIr {
+                        server_name: name.map(str::to_string),
+                        health_check_path: health.map(str::to_string),
+                        upgrades,
+                        access_log: logs,
+                        use_remote_address: remote,
+                        xff_num_trusted_hops: hops,
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                }
+            },
+        )
+}
+
+/// A ListenerPolicy's settings: a default and per-port entries on the ports gateways use.
+fn listener_policy() -> impl Strategy<Value = ListenerPolicyRec> {
+    (
+        listener_settings(),
+        prop::collection::btree_map(select(&[80u16, 8080, 443][..]), listener_settings(), 0..=2),
+    )
+        .prop_map(|(default, per_port)| ListenerPolicyRec {
+            default,
+            per_port: per_port.into_iter().collect(),
+        })
+}
+
 /// A policy-like object: mostly TrafficPolicies.
 pub fn policy() -> impl Strategy<Value = PolicyRec> {
-    let kind = prop_oneof![
+    policy_of(prop_oneof![
         8 => Just(PolicyKind::TrafficPolicy),
         1 => select(&PolicyKind::ALL[1..]),
-    ];
+    ])
+}
+
+/// A policy of a kind `kind` picks.
+pub fn policy_of(kind: impl Strategy<Value = PolicyKind>) -> impl Strategy<Value = PolicyRec> {
     (
         kind,
         key_in(&POLICIES),
@@ -338,7 +408,7 @@ pub fn policy() -> impl Strategy<Value = PolicyRec> {
         ),
         prop::collection::vec(target(), 0..=2),
         prop::collection::vec(selector(), 0..=1),
-        (traffic(), secret_uses()),
+        (traffic(), secret_uses(), listener_policy()),
         prop::option::weighted(
             0.3,
             Just(PolicyProblem {
@@ -354,12 +424,12 @@ pub fn policy() -> impl Strategy<Value = PolicyRec> {
                 (generation, created, weight),
                 targets,
                 selectors,
-                (traffic, secrets),
+                (traffic, secrets, listener),
                 problem,
             )| {
                 let is_traffic = kind == PolicyKind::TrafficPolicy;
                 let mut problems: Vec<PolicyProblem> = problem.into_iter().collect();
-                if !is_traffic {
+                if !kind.translated() {
                     problems = vec![PolicyProblem {
                         field: "spec".into(),
                         message: format!("sluice does not translate {} yet", kind.as_str()),
@@ -378,6 +448,7 @@ pub fn policy() -> impl Strategy<Value = PolicyRec> {
                     },
                     selectors: if is_traffic { selectors } else { Vec::new() },
                     traffic: (is_traffic && !traffic.is_empty()).then(|| Box::new(traffic)),
+                    listener: (kind.translated() && !is_traffic).then(|| Box::new(listener)),
                     problems,
                     secrets: if is_traffic { secrets } else { Vec::new() },
                 }

@@ -24,7 +24,7 @@ use super::backend::{
 use super::gateway::{gateway, gateway_class, gateway_classes, secret};
 use super::grant::reference_grant;
 use super::names::{any_namespace_rec, namespace_recs};
-use super::policy::policy;
+use super::policy::{policy, policy_of};
 use super::route::http_route;
 
 /// A world: all three Namespaces, usually our GatewayClass, and a handful of every other kind,
@@ -304,21 +304,7 @@ pub fn record_of(kind: RecordKind) -> BoxedStrategy<Record> {
         RecordKind::Namespace => any_namespace_rec().prop_map(Record::from).boxed(),
         RecordKind::Backend => backend().prop_map(Record::from).boxed(),
         RecordKind::DirectResponse => direct_response().prop_map(Record::from).boxed(),
-        RecordKind::Policy(kind) => policy()
-            .prop_map(move |mut p| {
-                if p.kind != kind {
-                    p.kind = kind;
-                    if kind != PolicyKind::TrafficPolicy {
-                        p.traffic = None;
-                        p.selectors.clear();
-                    }
-                    if !kind.has_ancestors() {
-                        p.targets.clear();
-                    }
-                }
-                Record::from(p)
-            })
-            .boxed(),
+        RecordKind::Policy(kind) => policy_of(Just(kind)).prop_map(Record::from).boxed(),
     }
 }
 
