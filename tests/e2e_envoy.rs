@@ -1072,6 +1072,8 @@ async fn no_request_fails_while_configuration_changes() {
 
 // ---- TrafficPolicies change what Envoy does: the tests in `e2e_envoy/policies.rs` ----
 
+#[path = "e2e_envoy/listeners.rs"]
+mod listeners;
 #[path = "e2e_envoy/policies.rs"]
 mod policies;
 

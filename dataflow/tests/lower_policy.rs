@@ -132,19 +132,108 @@ fn unsupported_fields_and_bad_values_are_problems_naming_the_field() {
 #[test]
 fn kinds_not_translated_yet_name_their_fields() {
     let p = policy(
+        "apiVersion: gateway.kgateway.dev/v1alpha1\nkind: BackendConfigPolicy\n\
+         metadata: { name: bcp, namespace: infra }\n\
+         spec:\n  targetRefs: [{ group: '', kind: Service, name: svc }]\n  \
+         connectTimeout: 5s\n",
+    );
+    assert_eq!(p.kind, PolicyKind::BackendConfigPolicy);
+    assert!(p.traffic.is_none() && p.listener.is_none());
+    assert!(
+        p.problems[0].message.contains("BackendConfigPolicy")
+            && p.problems[0].message.contains("spec.connectTimeout"),
+        "{:?}",
+        p.problems
+    );
+}
+
+#[test]
+fn listener_policies_lower_to_settings_and_name_what_they_cannot_apply() {
+    let p = policy(
+        "apiVersion: gateway.kgateway.dev/v1alpha1\nkind: ListenerPolicy\n\
+         metadata: { name: lp, namespace: infra }\n\
+         spec:\n  targetRefs: [{ group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: http },\n    \
+         { group: gateway.networking.k8s.io, kind: HTTPRoute, name: r }]\n  \
+         default:\n    tcpKeepalive: { keepAliveProbes: 3, keepAliveTime: 20m, keepAliveInterval: 60s }\n    \
+         httpSettings:\n      http2ProtocolOptions: { initialStreamWindowSize: 128Ki, maxConcurrentStreams: 123 }\n      \
+         xffTrustedCIDRs: [10.0.0.0/8, not-a-cidr]\n      streamIdleTimeout: 30s\n      \
+         tracing: { provider: { openTelemetry: {} } }\n      \
+         accessLog: [{ grpcService: { logName: x } }, { fileSink: { path: /dev/stdout, stringFormat: '%RESPONSE_CODE%' } }]\n      \
+         stripHostPortMode: MatchingPort\n  \
+         perPort:\n    - { port: 8080, listener: { perConnectionBufferLimitBytes: 65536 } }\n    \
+         - { port: 8080, listener: { perConnectionBufferLimitBytes: 1 } }\n",
+    );
+    assert_eq!(p.kind, PolicyKind::ListenerPolicy);
+    let l = p.listener.as_ref().expect("listener settings");
+    let d = &l.default;
+    assert_eq!(
+        d.tcp_keepalive,
+        Some(sluice_dataflow::ir::TcpKeepaliveIr {
+            probes: Some(3),
+            time_s: Some(1200),
+            interval_s: Some(60),
+        })
+    );
+    let h2 = d.http.http2.as_ref().unwrap();
+    assert_eq!(
+        (h2.initial_stream_window_size, h2.max_concurrent_streams),
+        (Some(131_072), Some(123))
+    );
+    assert_eq!(d.http.xff_trusted_cidrs, Some(vec![("10.0.0.0".into(), 8)]));
+    assert_eq!(d.http.stream_idle_timeout_ms, Some(30_000));
+    assert_eq!(d.http.access_log.as_ref().map(Vec::len), Some(1));
+    assert_eq!(
+        d.http.strip_host_port,
+        Some(sluice_dataflow::ir::StripPortIr::Matching)
+    );
+    assert_eq!(l.per_port.len(), 1);
+    assert_eq!(l.per_port[0].1.buffer_limit_bytes, Some(65_536));
+    let fields: Vec<&str> = p.problems.iter().map(|x| x.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "spec.default.httpSettings.accessLog[0].grpcService",
+            "spec.default.httpSettings.tracing",
+            "spec.default.httpSettings.xffTrustedCIDRs",
+            "spec.perPort[1]",
+            "spec.targetRefs",
+        ],
+        "{:?}",
+        p.problems
+    );
+    let conditions = sluice_dataflow::render::policies::policy_conditions(&p);
+    assert_eq!(
+        (conditions[0].status.as_str(), conditions[0].reason.as_str()),
+        ("False", "PartiallyValid")
+    );
+}
+
+#[test]
+fn http_listener_policies_are_listener_policy_defaults_and_say_they_are_deprecated() {
+    let p = policy(
         "apiVersion: gateway.kgateway.dev/v1alpha1\nkind: HTTPListenerPolicy\n\
          metadata: { name: hlp, namespace: infra }\n\
          spec:\n  targetRefs: [{ group: gateway.networking.k8s.io, kind: Gateway, name: gw }]\n  \
-         healthCheck: { path: /healthz }\n",
+         healthCheck: { path: /healthz }\n  serverHeaderTransformation: PassThrough\n",
     );
     assert_eq!(p.kind, PolicyKind::HTTPListenerPolicy);
-    assert!(p.traffic.is_none());
-    assert_eq!(p.targets[0].kind, TargetKind::Gateway);
+    let l = p.listener.as_ref().expect("listener settings");
+    assert_eq!(
+        l.default.http.health_check_path.as_deref(),
+        Some("/healthz")
+    );
+    assert_eq!(
+        l.default.http.server_header,
+        Some(sluice_dataflow::ir::ServerHeaderIr::PassThrough)
+    );
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let conditions = sluice_dataflow::render::policies::policy_conditions(&p);
+    assert_eq!(conditions[0].reason, "Valid");
     assert!(
-        p.problems[0].message.contains("HTTPListenerPolicy")
-            && p.problems[0].message.contains("spec.healthCheck"),
-        "{:?}",
-        p.problems
+        conditions[0].message.contains("deprecated")
+            && conditions[0].message.contains("spec.default.httpSettings"),
+        "{}",
+        conditions[0].message
     );
 }
 
