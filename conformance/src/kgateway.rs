@@ -66,6 +66,9 @@ pub const DEFAULT_FEATURES: &[&str] = &[
     "basicauth",
     "apikeyauth",
     "directresponse",
+    "listener_policy",
+    "accesslog",
+    "websocket",
     "policyselector",
     "trafficpolicystatus",
     "path_matching",
@@ -334,7 +337,7 @@ impl ModeCtx<'_> {
             && let Some(why) = plan::docs_blocker(docs)
         {
             for p in &mut planned {
-                if matches!(p.plan, Plan::Http(_)) {
+                if matches!(p.plan, Plan::Http(_) | Plan::Logs(_) | Plan::WebSocket(_)) {
                     p.plan = Plan::Skip(why.clone());
                 }
             }
@@ -343,6 +346,8 @@ impl ModeCtx<'_> {
             .iter()
             .filter_map(|p| match &p.plan {
                 Plan::Http(h) => Some(h.request.gateway.clone()),
+                Plan::Logs(l) => Some(l.gateway.clone()),
+                Plan::WebSocket(w) => Some(w.gateway.clone()),
                 _ => None,
             })
             .collect();
@@ -377,9 +382,10 @@ impl ModeCtx<'_> {
                         Verdict::Fail(why) => Some(format!("step {} ({}): {why}", s.index, s.what)),
                         _ => None,
                     });
-                    let ran = steps
-                        .iter()
-                        .any(|s| s.verdict == Verdict::Pass && s.what.starts_with("http"));
+                    let ran = steps.iter().any(|s| {
+                        s.verdict == Verdict::Pass
+                            && (s.what.starts_with("http") || s.what.starts_with("websocket"))
+                    });
                     match failed {
                         Some(f) => Verdict::Fail(f),
                         None if ran => Verdict::Pass,
@@ -461,6 +467,24 @@ impl ModeCtx<'_> {
                             Ok(()) => Verdict::Pass,
                             Err(e) => Verdict::Fail(e),
                         },
+                    },
+                    Plan::WebSocket(w) => match mesh.envoys.get(&w.gateway).map(|e| e.ip) {
+                        None => Verdict::Fail(format!("no proxy for {}", w.gateway)),
+                        Some(ip) => match w.run(ip).await {
+                            Ok(()) => Verdict::Pass,
+                            Err(e) => Verdict::Fail(e),
+                        },
+                    },
+                    Plan::Logs(l) => match mesh.envoys.get(&l.gateway) {
+                        None => Verdict::Fail(format!("no proxy for {}", l.gateway)),
+                        Some(e) => {
+                            let path = e.log.clone();
+                            let read = || std::fs::read_to_string(&path).unwrap_or_default();
+                            match l.run(read).await {
+                                Ok(()) => Verdict::Pass,
+                                Err(e) => Verdict::Fail(e),
+                            }
+                        }
                     },
                     Plan::Action(a) => {
                         let applied = async {

@@ -552,6 +552,8 @@ pub(crate) struct Mesh<'a> {
 pub(crate) struct Envoy {
     pub(crate) proc: Proc,
     pub(crate) ip: Ipv4Addr,
+    /// Its stdout and stderr.
+    pub(crate) log: PathBuf,
 }
 
 async fn run_mode(
@@ -930,6 +932,7 @@ impl Mesh<'_> {
         }
         let bootstrap = self.dir.join(format!("envoy-{tag}.json"));
         std::fs::write(&bootstrap, &out.stdout)?;
+        let log = self.dir.join(format!("envoy-{tag}.log"));
         let proc = Proc::spawn(
             &format!("envoy for {gw}"),
             Command::new(&self.opts.envoy)
@@ -937,9 +940,9 @@ impl Mesh<'_> {
                 .arg(&bootstrap)
                 .args(["--concurrency", "1", "--disable-hot-restart"])
                 .args(["--log-level", "warning", "--drain-time-s", "1"]),
-            &self.dir.join(format!("envoy-{tag}.log")),
+            &log,
         )?;
-        let mut envoy = Envoy { proc, ip };
+        let mut envoy = Envoy { proc, ip, log };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             envoy.proc.check_alive()?;

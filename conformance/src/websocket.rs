@@ -25,13 +25,25 @@ pub fn accept_key(key: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
 }
 
+/// A running echo server; dropping it stops accepting.
+pub struct Echo {
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Echo {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// Starts the echo server on `127.0.0.1:0`; its first message on every connection is
 /// `greeting`.
-pub async fn spawn_echo(greeting: &str) -> std::io::Result<SocketAddr> {
+pub async fn spawn_echo(greeting: &str) -> std::io::Result<Echo> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let greeting = greeting.to_string();
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let greeting = greeting.clone();
             tokio::spawn(async move {
@@ -39,7 +51,7 @@ pub async fn spawn_echo(greeting: &str) -> std::io::Result<SocketAddr> {
             });
         }
     });
-    Ok(addr)
+    Ok(Echo { addr, task })
 }
 
 async fn serve(mut s: TcpStream, greeting: &str) -> std::io::Result<()> {
@@ -171,8 +183,13 @@ impl Client {
     /// Opens `ws://127.0.0.1:{port}{path}` with `Host: host`; the server must answer 101
     /// with the right `Sec-WebSocket-Accept`.
     pub async fn connect(port: u16, host: &str, path: &str) -> Result<Client, Refused> {
+        Client::connect_to(SocketAddr::from(([127, 0, 0, 1], port)), host, path).await
+    }
+
+    /// As [`Client::connect`], to `addr`.
+    pub async fn connect_to(addr: SocketAddr, host: &str, path: &str) -> Result<Client, Refused> {
         let err = |e: std::io::Error| Refused(e.to_string());
-        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.map_err(err)?;
+        let mut stream = TcpStream::connect(addr).await.map_err(err)?;
         let key = base64::engine::general_purpose::STANDARD.encode(rand_bytes());
         let req = format!(
             "GET {path} HTTP/1.1\r\nhost: {host}\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\
@@ -234,8 +251,8 @@ mod tests {
 
     #[tokio::test]
     async fn echoes_messages_after_the_greeting() {
-        let addr = spawn_echo("hello").await.unwrap();
-        let mut c = Client::connect(addr.port(), "x", "/").await.unwrap();
+        let echo = spawn_echo("hello").await.unwrap();
+        let mut c = Client::connect(echo.addr.port(), "x", "/").await.unwrap();
         assert_eq!(c.recv_text().await.unwrap(), "hello");
         let long = "y".repeat(70_000);
         for m in ["ping-1", long.as_str()] {

@@ -15,7 +15,7 @@ use sluice_dataflow::output::Snapshot;
 use sluice_proptests::oracle::{self, Config};
 use sluice_proptests::strategy::scenario;
 
-const WORLDS: usize = 256;
+const WORLDS: usize = 512;
 
 #[derive(Debug, Default)]
 struct Counts {

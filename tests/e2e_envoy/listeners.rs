@@ -57,7 +57,7 @@ async fn listener_policies_change_what_envoy_does() {
             endpoint_slice("svc-a", echo_a.http_addr.port()),
         ),
         ("22-svc-ws.yaml", service("svc-ws")),
-        ("23-eps-ws.yaml", endpoint_slice("svc-ws", ws.port())),
+        ("23-eps-ws.yaml", endpoint_slice("svc-ws", ws.addr.port())),
         ("40-route-a.yaml", route("route-a", &parents, "/a", "svc-a")),
         (
             "41-route-ws.yaml",

@@ -24,7 +24,34 @@ pub struct PlannedStep {
 pub enum Plan {
     Http(Box<HttpStep>),
     Action(Action),
+    /// Read the Gateway's proxy log (its stdout and stderr, where `/dev/stdout` access logs go).
+    Logs(LogStep),
+    WebSocket(WsStep),
     Skip(String),
+}
+
+/// `websocket`: upgrade through the Gateway, discard the greeting if asked, send a message and
+/// expect one back, retrying until `timeout`.
+#[derive(Clone, Debug)]
+pub struct WsStep {
+    pub gateway: NsName,
+    pub port: u16,
+    pub host: String,
+    pub path: String,
+    pub send: String,
+    pub discard_greeting: bool,
+    pub expect: String,
+    pub timeout: Duration,
+}
+
+/// `proxy_logs_contain` (every substring shows up within `wait`) or `proxy_logs_not_contain`
+/// (none shows up during `wait`).
+#[derive(Clone, Debug)]
+pub struct LogStep {
+    pub gateway: NsName,
+    pub substrings: Vec<String>,
+    pub present: bool,
+    pub wait: Duration,
 }
 
 /// A change to the manifests.
@@ -317,10 +344,150 @@ fn plan_step(step: &Value, apps: &[AppNeed], blocker: Option<&str>) -> PlannedSt
                 plan: action(step),
             }
         }
+        "websocket" => {
+            let r = &step["request"];
+            let what = format!(
+                "websocket {}{} send {}",
+                r["host"].as_str().unwrap_or(""),
+                r["path"].as_str().unwrap_or("/"),
+                r["send"]
+            );
+            let gateway = r["gateway"]
+                .as_str()
+                .and_then(|g| g.split_once('/'))
+                .map(|(ns, name)| NsName::new(ns, name));
+            let path = r["url"]
+                .as_str()
+                .and_then(|u| u.split_once("://"))
+                .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string()))
+                .unwrap_or_else(|| "/".into());
+            let plan = match (blocker, gateway, step["expect"]["message"].as_str()) {
+                (Some(b), _, _) => Plan::Skip(b.to_string()),
+                (None, Some(gateway), Some(expect)) => Plan::WebSocket(WsStep {
+                    gateway,
+                    port: r["port"]
+                        .as_u64()
+                        .and_then(|p| u16::try_from(p).ok())
+                        .unwrap_or(80),
+                    host: r["host"].as_str().unwrap_or("").to_string(),
+                    path,
+                    send: r["send"].as_str().unwrap_or("").to_string(),
+                    discard_greeting: r["discard_greeting"].as_bool().unwrap_or(false),
+                    expect: expect.to_string(),
+                    timeout: Duration::from_secs_f64(
+                        step["timeout_s"].as_f64().unwrap_or(30.0).max(0.0),
+                    ),
+                }),
+                _ => Plan::Skip("websocket step without a Gateway or an expected message".into()),
+            };
+            PlannedStep { what, plan }
+        }
+        "proxy_logs_contain" | "proxy_logs_not_contain" => {
+            let present = ty == "proxy_logs_contain";
+            let substrings = strings(&step["substrings"]);
+            let what = format!("{ty} {}", substrings.join(" "));
+            let gateway = step["gateway"]
+                .as_str()
+                .and_then(|g| g.split_once('/'))
+                .map(|(ns, name)| NsName::new(ns, name));
+            let plan = match (blocker, gateway) {
+                (Some(b), _) => Plan::Skip(b.to_string()),
+                (None, None) => Plan::Skip(format!("{ty} names no Gateway")),
+                (None, Some(gateway)) => {
+                    // A kept line shows up within Envoy's 1 s access-log flush; absence is
+                    // watched for at most 3 s of the case's `for_s` (a longer wait proves no
+                    // more: the requests before it are done).
+                    let secs = if present {
+                        step["within_s"].as_f64().unwrap_or(30.0)
+                    } else {
+                        step["for_s"].as_f64().unwrap_or(3.0).min(3.0)
+                    };
+                    Plan::Logs(LogStep {
+                        gateway,
+                        substrings,
+                        present,
+                        wait: Duration::from_secs_f64(secs.max(0.0)),
+                    })
+                }
+            };
+            PlannedStep { what, plan }
+        }
         other => PlannedStep {
             what: other.to_string(),
             plan: Plan::Skip(other.to_string()),
         },
+    }
+}
+
+impl WsStep {
+    /// Retries the exchange through the proxy at `ip` until it echoes or `timeout` passes.
+    pub async fn run(&self, ip: std::net::Ipv4Addr) -> Result<(), String> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        loop {
+            let last = self.once(ip).await;
+            if last.is_ok() || tokio::time::Instant::now() >= deadline {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn once(&self, ip: std::net::Ipv4Addr) -> Result<(), String> {
+        use crate::websocket::Client;
+        let addr = std::net::SocketAddr::from((ip, self.port));
+        let io = |e: std::io::Error| e.to_string();
+        let exchange = async {
+            let mut c = Client::connect_to(addr, &self.host, &self.path)
+                .await
+                .map_err(|r| format!("upgrade refused: {}", r.0))?;
+            if self.discard_greeting {
+                c.recv_text().await.map_err(io)?;
+            }
+            c.send_text(&self.send).await.map_err(io)?;
+            let got = c.recv_text().await.map_err(io)?;
+            if got == self.expect {
+                Ok(())
+            } else {
+                Err(format!("got {got:?}, expected {:?}", self.expect))
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), exchange)
+            .await
+            .unwrap_or_else(|_| Err("no answer within 5 s".into()))
+    }
+}
+
+impl LogStep {
+    /// Judges the log `read` returns (read again until the step is decided).
+    pub async fn run(&self, read: impl Fn() -> String) -> Result<(), String> {
+        let deadline = tokio::time::Instant::now() + self.wait;
+        loop {
+            let log = read();
+            let missing: Vec<&String> = self
+                .substrings
+                .iter()
+                .filter(|s| !log.contains(s.as_str()))
+                .collect();
+            if self.present && missing.is_empty() {
+                return Ok(());
+            }
+            if !self.present && missing.len() < self.substrings.len() {
+                let found: Vec<&String> = self
+                    .substrings
+                    .iter()
+                    .filter(|s| log.contains(s.as_str()))
+                    .collect();
+                return Err(format!("the proxy log has {found:?}"));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return if self.present {
+                    Err(format!("the proxy log lacks {missing:?}"))
+                } else {
+                    Ok(())
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 }
 

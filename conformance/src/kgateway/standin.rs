@@ -50,11 +50,14 @@ const WORKLOADS: &[&str] = &[
 pub enum App {
     Echo,
     NginxPage,
+    /// `jmalloc/echo-server`: a WebSocket echo that greets first.
+    WebSocket,
 }
 
 enum Handle {
     Echo(EchoHandle),
     Page(PageHandle),
+    WebSocket(crate::websocket::Echo),
 }
 
 impl Handle {
@@ -62,6 +65,7 @@ impl Handle {
         match self {
             Handle::Echo(h) => h.http_addr,
             Handle::Page(h) => h.addr,
+            Handle::WebSocket(h) => h.addr,
         }
     }
 }
@@ -108,6 +112,11 @@ impl StandIns {
                         .with_context(|| format!("starting the echo stand-in of {id}"))?,
                     )
                 }
+                App::WebSocket => Handle::WebSocket(
+                    crate::websocket::spawn_echo(&format!("Request served by {}", id.name))
+                        .await
+                        .with_context(|| format!("starting the WebSocket stand-in of {id}"))?,
+                ),
                 App::NginxPage => Handle::Page(
                     spawn_page(self.nginx_page.clone())
                         .await
@@ -182,6 +191,7 @@ impl StandIns {
             match h {
                 Handle::Echo(e) => e.shutdown().await,
                 Handle::Page(p) => p.shutdown().await,
+                Handle::WebSocket(w) => drop(w),
             }
         }
     }
@@ -232,6 +242,8 @@ pub fn backed_services(docs: &[Value]) -> Vec<(NsName, App)> {
         };
         let app = if images.iter().any(|i| is_nginx(i)) {
             App::NginxPage
+        } else if images.iter().any(|i| image_name(i) == "echo-server") {
+            App::WebSocket
         } else {
             App::Echo
         };
@@ -244,9 +256,13 @@ pub fn backed_services(docs: &[Value]) -> Vec<(NsName, App)> {
 
 /// `nginx:1.28.0`, `docker.io/library/nginx`, … (not `nginx-ingress` and the like).
 fn is_nginx(image: &str) -> bool {
+    image_name(image) == "nginx"
+}
+
+/// `jmalloc/echo-server:v0.3.7` → `echo-server`.
+fn image_name(image: &str) -> &str {
     let name = image.rsplit('/').next().unwrap_or(image);
-    let name = name.split(['@', ':']).next().unwrap_or(name);
-    name == "nginx"
+    name.split(['@', ':']).next().unwrap_or(name)
 }
 
 /// A static-page server on 127.0.0.1.
