@@ -159,7 +159,9 @@ fn listener_policies_lower_to_settings_and_name_what_they_cannot_apply() {
          xffTrustedCIDRs: [10.0.0.0/8, not-a-cidr]\n      streamIdleTimeout: 30s\n      \
          tracing: { provider: { openTelemetry: {} } }\n      \
          accessLog: [{ grpcService: { logName: x } }, { fileSink: { path: /dev/stdout, stringFormat: '%RESPONSE_CODE%' } }]\n      \
-         stripHostPortMode: MatchingPort\n  \
+         stripHostPortMode: MatchingPort\n      \
+         localReplies: { defaultBodyFormat: { text: '<p>%LOCAL_REPLY_BODY%</p>', contentType: text/html },\n        \
+         mappers: [{ filter: { statusCodeFilter: { op: EQ, value: 404 } }, statusCode: 200, bodyFormatOverride: { json: { b: '%LOCAL_REPLY_BODY%' } } }] }\n  \
          perPort:\n    - { port: 8080, listener: { perConnectionBufferLimitBytes: 65536 } }\n    \
          - { port: 8080, listener: { perConnectionBufferLimitBytes: 1 } }\n",
     );
@@ -185,6 +187,11 @@ fn listener_policies_lower_to_settings_and_name_what_they_cannot_apply() {
     assert_eq!(
         d.http.strip_host_port,
         Some(sluice_dataflow::ir::StripPortIr::Matching)
+    );
+    let replies = d.http.local_replies.as_ref().expect("local replies");
+    assert_eq!(
+        (replies.mappers.len(), replies.mappers[0].status),
+        (1, Some(200))
     );
     assert_eq!(l.per_port.len(), 1);
     assert_eq!(l.per_port[0].1.buffer_limit_bytes, Some(65_536));

@@ -227,6 +227,37 @@ fn envoy_accepts_every_listener_setting() {
         } else {
             StripPortIr::Matching
         }),
+        local_replies: Some(LocalRepliesIr {
+            body_format: Some(BodyFormatIr {
+                format: LogFormatIr::Text("<p>%LOCAL_REPLY_BODY%</p>".into()),
+                content_type: Some("text/html".into()),
+            }),
+            mappers: vec![
+                LocalReplyMapperIr {
+                    filter: LogFilterIr::StatusCode(CmpOp::Eq, 404),
+                    status: Some(200),
+                    body: None,
+                    body_format: Some(BodyFormatIr {
+                        format: LogFormatIr::Json(
+                            r#"{"customValue":42,"originalBody":"%LOCAL_REPLY_BODY%"}"#.into(),
+                        ),
+                        content_type: None,
+                    }),
+                    headers: HeaderOpsIr::default(),
+                },
+                LocalReplyMapperIr {
+                    filter: LogFilterIr::ResponseFlags(vec!["UH".into()]),
+                    status: Some(503),
+                    body: Some("no healthy upstream".into()),
+                    body_format: None,
+                    headers: HeaderOpsIr {
+                        set: vec![("x-error-status".into(), "503".into())],
+                        add: vec![("x-error-type".into(), "NoHealthyUpstream".into())],
+                        remove: vec![],
+                    },
+                },
+            ],
+        }),
     };
     let settings = |remote: bool| ListenerSettingsIr {
         proxy_protocol: Some(ProxyProtocolIr {

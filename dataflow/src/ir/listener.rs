@@ -63,6 +63,31 @@ pub struct HttpSettingsIr {
     pub max_request_headers_kb: Option<u32>,
     pub uuid_request_id: Option<UuidRequestIdIr>,
     pub strip_host_port: Option<StripPortIr>,
+    pub local_replies: Option<LocalRepliesIr>,
+}
+
+/// `localReplies`: how Envoy's own answers look (a default body format, and mappers that
+/// rewrite the replies their filter matches).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LocalRepliesIr {
+    pub body_format: Option<BodyFormatIr>,
+    pub mappers: Vec<LocalReplyMapperIr>,
+}
+
+/// A body format: a command-operator string or a JSON object (never [`LogFormatIr::Default`]).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BodyFormatIr {
+    pub format: LogFormatIr,
+    pub content_type: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LocalReplyMapperIr {
+    pub filter: LogFilterIr,
+    pub status: Option<u32>,
+    pub body: Option<String>,
+    pub body_format: Option<BodyFormatIr>,
+    pub headers: HeaderOpsIr,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -189,6 +214,7 @@ impl HttpSettingsIr {
             stream_idle_timeout_ms, idle_timeout_ms, max_requests_per_connection,
             max_headers_count, http2, health_check_path, preserve_http1_header_case,
             accept_http10, default_host_for_http10, early_request_headers,
-            forward_client_cert, max_request_headers_kb, uuid_request_id, strip_host_port);
+            forward_client_cert, max_request_headers_kb, uuid_request_id, strip_host_port,
+            local_replies);
     }
 }

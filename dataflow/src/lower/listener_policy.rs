@@ -251,12 +251,11 @@ fn http_settings(h: &HttpSettings, at: &str, problems: &mut Problems) -> HttpSet
              it has no effect",
         );
     }
-    if h.local_replies.is_some() {
-        problem(
-            problems,
-            &f("localReplies"),
-            "not supported by sluice yet; it has no effect",
-        );
+    if let Some(v) = &h.local_replies {
+        match local_replies(v) {
+            Ok(l) => out.local_replies = Some(l),
+            Err((sub, e)) => problem(problems, &format!("{}{sub}", f("localReplies")), e),
+        }
     }
     if let Some(u) = &h.upgrade_config {
         out.upgrades = Some(u.enabled_upgrades.clone());
@@ -470,6 +469,78 @@ fn access_log(v: &Value) -> Result<AccessLogIr, (String, String)> {
         path: path.to_string(),
         format,
         filter,
+    })
+}
+
+/// `localReplies`; an `Err` is (sub-field, reason) and leaves all of it out (a partial set
+/// of mappers would answer differently from what was written).
+fn local_replies(v: &Value) -> Result<LocalRepliesIr, (String, String)> {
+    let default_format = match v.get("defaultBodyFormat") {
+        None => None,
+        Some(b) => Some(body_format(b).map_err(|e| (".defaultBodyFormat".to_string(), e))?),
+    };
+    let mut mappers = Vec::new();
+    for (i, m) in v
+        .get("mappers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let at = |sub: &str| format!(".mappers[{i}]{sub}");
+        let filter = log_filter(
+            m.get("filter")
+                .ok_or_else(|| (at(""), "needs a filter".into()))?,
+        )
+        .map_err(|e| (at(".filter"), e))?;
+        let status = match m.get("statusCode") {
+            None => None,
+            Some(s) => Some(
+                s.as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|n| (200..600).contains(n))
+                    .ok_or_else(|| (at(".statusCode"), "must be 200–599".to_string()))?,
+            ),
+        };
+        let override_format = match m.get("bodyFormatOverride") {
+            None => None,
+            Some(b) => Some(body_format(b).map_err(|e| (at(".bodyFormatOverride"), e))?),
+        };
+        let headers = match m.get("headers") {
+            None => HeaderOpsIr::default(),
+            Some(h) => {
+                let f: HTTPHeaderFilter = serde_json::from_value(h.clone())
+                    .map_err(|e| (at(".headers"), e.to_string()))?;
+                header_ops(&f)
+            }
+        };
+        mappers.push(LocalReplyMapperIr {
+            filter,
+            status,
+            body: m.get("body").and_then(Value::as_str).map(str::to_string),
+            body_format: override_format,
+            headers,
+        });
+    }
+    Ok(LocalRepliesIr {
+        body_format: default_format,
+        mappers,
+    })
+}
+
+/// `{text | json, contentType}`.
+fn body_format(v: &Value) -> Result<BodyFormatIr, String> {
+    let format = match (v.get("text"), v.get("json")) {
+        (Some(Value::String(t)), None) => LogFormatIr::Text(t.clone()),
+        (None, Some(j @ Value::Object(_))) => LogFormatIr::Json(j.to_string()),
+        _ => return Err("needs exactly one of text (a string) and json (an object)".into()),
+    };
+    Ok(BodyFormatIr {
+        format,
+        content_type: v
+            .get("contentType")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     })
 }
 

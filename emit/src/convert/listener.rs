@@ -133,7 +133,9 @@ fn filter_chain(
         }),
         filters: vec![Filter {
             name: names::HTTP_CONNECTION_MANAGER.to_string(),
-            config_type: Some(filter::ConfigType::TypedConfig(pack(&hcm))),
+            config_type: Some(filter::ConfigType::TypedConfig(
+                listener_settings::pack_hcm(&hcm, settings.map(|s| &s.http)),
+            )),
         }],
         transport_socket: chain
             .tls

@@ -22,7 +22,8 @@ use envoy_types::pb::envoy::extensions::access_loggers::file::v3::{
 use envoy_types::pb::envoy::extensions::filters::http::health_check::v3::HealthCheck;
 use envoy_types::pb::envoy::extensions::filters::listener::proxy_protocol::v3::ProxyProtocol;
 use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
-    HttpConnectionManager, HttpFilter, RequestIdExtension, http_connection_manager, http_filter,
+    HttpConnectionManager, HttpFilter, RequestIdExtension, ResponseMapper, http_connection_manager,
+    http_filter,
 };
 use envoy_types::pb::envoy::extensions::http::early_header_mutation::header_mutation::v3::HeaderMutation;
 use envoy_types::pb::envoy::extensions::http::header_formatters::preserve_case::v3::PreserveCaseFormatterConfig;
@@ -295,35 +296,12 @@ fn file_log_config(l: &AccessLogIr) -> PbAny {
     };
     let format = match &l.format {
         LogFormatIr::Default => None,
-        LogFormatIr::Text(t) => {
-            // Envoy adds no newline to a format string: one line per request needs one.
-            let mut t = t.clone();
-            if !t.ends_with('\n') {
-                t.push('\n');
-            }
-            Some(
-                SubstitutionFormatString {
-                    format: Some(substitution_format_string::Format::TextFormatSource(
-                        DataSource {
-                            specifier: Some(data_source::Specifier::InlineString(t)),
-                            ..Default::default()
-                        },
-                    )),
-                    ..Default::default()
-                }
-                .encode_to_vec(),
-            )
-        }
-        LogFormatIr::Json(j) => {
-            let v: serde_json::Value = serde_json::from_str(j).unwrap_or_default();
-            let mut s = Vec::new();
-            if let serde_json::Value::Object(m) = &v {
-                json_struct(m, &mut s);
-            }
-            let mut fmt = Vec::new();
-            prost_field(2, &s, &mut fmt);
-            Some(fmt)
-        }
+        // Envoy adds no newline to a format string: one line per request needs one.
+        LogFormatIr::Text(t) if !t.ends_with('\n') => Some(substitution_format(
+            &LogFormatIr::Text(format!("{t}\n")),
+            None,
+        )),
+        f => Some(substitution_format(f, None)),
     };
     let mut bytes = base.encode_to_vec();
     if let Some(f) = format {
@@ -335,6 +313,73 @@ fn file_log_config(l: &AccessLogIr) -> PbAny {
         type_url: format!(
             "type.googleapis.com/{}",
             <FileAccessLog as prost::Name>::full_name()
+        ),
+        value: bytes,
+    }
+}
+
+/// `SubstitutionFormatString` bytes: a text format as a `text_format_source`, a JSON one as
+/// `json_format` written in key order.
+fn substitution_format(format: &LogFormatIr, content_type: Option<&str>) -> Vec<u8> {
+    let mut out = SubstitutionFormatString {
+        format: match format {
+            LogFormatIr::Text(t) => Some(substitution_format_string::Format::TextFormatSource(
+                DataSource {
+                    specifier: Some(data_source::Specifier::InlineString(t.clone())),
+                    ..Default::default()
+                },
+            )),
+            _ => None,
+        },
+        content_type: content_type.unwrap_or_default().to_string(),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    if let LogFormatIr::Json(j) = format {
+        let v: serde_json::Value = serde_json::from_str(j).unwrap_or_default();
+        let mut st = Vec::new();
+        if let serde_json::Value::Object(m) = &v {
+            json_struct(m, &mut st);
+        }
+        prost_field(2, &st, &mut out);
+    }
+    out
+}
+
+/// The connection manager as an `Any`, its `local_reply_config` (which may hold JSON formats)
+/// written by hand after the rest, so equal IR gives equal bytes.
+pub fn pack_hcm(h: &HttpConnectionManager, s: Option<&HttpSettingsIr>) -> PbAny {
+    let mut bytes = h.encode_to_vec();
+    if let Some(l) = s.and_then(|s| s.local_replies.as_ref()) {
+        let mut config = Vec::new();
+        for m in &l.mappers {
+            let mut mapper = ResponseMapper {
+                filter: Some(log_filter(&m.filter)),
+                status_code: m.status.map(u32v),
+                body: m.body.as_ref().map(|b| DataSource {
+                    specifier: Some(data_source::Specifier::InlineString(b.clone())),
+                    ..Default::default()
+                }),
+                headers_to_add: headers_to_add(&m.headers),
+                ..Default::default()
+            }
+            .encode_to_vec();
+            if let Some(f) = &m.body_format {
+                let sf = substitution_format(&f.format, f.content_type.as_deref());
+                prost_field(4, &sf, &mut mapper);
+            }
+            prost_field(1, &mapper, &mut config);
+        }
+        if let Some(f) = &l.body_format {
+            let sf = substitution_format(&f.format, f.content_type.as_deref());
+            prost_field(2, &sf, &mut config);
+        }
+        prost_field(38, &config, &mut bytes);
+    }
+    PbAny {
+        type_url: format!(
+            "type.googleapis.com/{}",
+            <HttpConnectionManager as prost::Name>::full_name()
         ),
         value: bytes,
     }

@@ -10,8 +10,8 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use sluice_dataflow::ir::{
     AccessLogIr, ApiKeySourceIr, CmpOp, Codec, FilterKind, HttpFilterIr, HttpSettingsIr,
-    InternalRedirectIr, ListenerSettingsIr, LogFilterIr, LogFormatIr, ProxyProtocolIr, RetryIr,
-    RouteTracingIr, TraceTagIr, TraceTagValue,
+    InternalRedirectIr, ListenerSettingsIr, LocalRepliesIr, LocalReplyMapperIr, LogFilterIr,
+    LogFormatIr, ProxyProtocolIr, RetryIr, RouteTracingIr, TraceTagIr, TraceTagValue,
 };
 use sluice_dataflow::model::*;
 
@@ -353,10 +353,11 @@ fn listener_settings() -> impl Strategy<Value = ListenerSettingsIr> {
             prop::option::weighted(0.3, prop::collection::vec(log, 1..=1)),
             prop::option::weighted(0.3, any::<bool>()),
             prop::option::weighted(0.3, 1..=2u32),
+            prop::option::weighted(0.2, select(&[404u32, 503][..])),
         ),
     )
         .prop_map(
-            |((proxy, buffer, connect_s), (name, health, upgrades, logs, remote, hops))| {
+            |((proxy, buffer, connect_s), (name, health, upgrades, logs, remote, hops, reply))| {
                 ListenerSettingsIr {
                     proxy_protocol: proxy.map(|allow_without| ProxyProtocolIr { allow_without }),
                     buffer_limit_bytes: buffer,
@@ -368,6 +369,16 @@ fn listener_settings() -> impl Strategy<Value = ListenerSettingsIr> {
                         access_log: logs,
                         use_remote_address: remote,
                         xff_num_trusted_hops: hops,
+                        local_replies: reply.map(|code| LocalRepliesIr {
+                            body_format: None,
+                            mappers: vec![LocalReplyMapperIr {
+                                filter: LogFilterIr::StatusCode(CmpOp::Eq, code),
+                                status: Some(200),
+                                body: Some(format!("was {code}")),
+                                body_format: None,
+                                headers: Default::default(),
+                            }],
+                        }),
                         ..Default::default()
                     },
                     ..Default::default()
